@@ -1,0 +1,184 @@
+"""The layer protocol: `Weight` (a value and its gradient) and `Layer` (builds weights, runs forward,
+hands back a backward closure).
+
+    y, backward = layer.forward(x, training)
+    dx = backward(dy)          # adds dL/dW into each weight's .grad, returns dL/dx
+
+What backward needs is captured by the closure, never stored on the layer, so the same layer can be
+used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
+"""
+
+import torch
+
+from .. import config
+from .. import initializers as inits
+
+
+class Weight:
+    """A trainable (or frozen) tensor and the gradient that accumulates into it.
+
+    `value` and `grad` may be views into a model's flat parameter / gradient buffers (see
+    `kerasette.flat`); always update them in place (`assign`, `grad.add_`) so the views stay valid.
+    A weight with `trainable=False` is never changed by an optimizer (the seeds' transfer-learning flag).
+    """
+
+    __slots__ = ("value", "grad", "name", "trainable", "_buffer")
+
+    def __init__(self, value: torch.Tensor, name: str, trainable: bool = True):
+        self.value = value
+        self.grad = torch.zeros_like(value)
+        self.name = name
+        self.trainable = bool(trainable)
+        self._buffer = None  # the FlatBuffer this weight lives in, if any
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.value.shape)
+
+    def numel(self) -> int:
+        return self.value.numel()
+
+    def assign(self, new_value) -> None:
+        """Copy `new_value` into the weight in place (shape must match)."""
+        new_value = torch.as_tensor(new_value)
+        if tuple(new_value.shape) != self.shape:
+            raise ValueError(f"Weight '{self.name}' has shape {self.shape}, "
+                             f"received a value of shape {tuple(new_value.shape)}")
+        self.value.copy_(new_value)
+
+    def __repr__(self):
+        frozen = "" if self.trainable else ", trainable=False"
+        return f"<Weight {self.name} shape={self.shape} dtype={self.value.dtype}{frozen}>"
+
+
+class Layer:
+    """Base class of every layer.
+
+    Subclasses implement:
+      - `build(input_shape)`: create weights with `add_weight` (input_shape includes the batch
+        dimension as None, e.g. (None, 2)); the base records the expected per-sample shape.
+      - `forward(x, training=False) -> (y, backward)`; `backward(dy) -> dx` accumulates weight grads.
+      - `compute_output_shape(input_shape)` when the output shape differs from the input's.
+      - `get_config()` listing constructor arguments, so a saved model can be rebuilt.
+    """
+
+    _counters: dict = {}
+
+    def __init__(self, name: str | None = None, trainable: bool = True):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
+        if name is None:
+            base = _snake(type(self).__name__)
+            n = Layer._counters.get(base, 0)
+            Layer._counters[base] = n + 1
+            name = base if n == 0 else f"{base}_{n}"
+        self.name = name
+        self._trainable = bool(trainable)
+        self._weights: list[Weight] = []
+        self.built = False
+        self.input_spec: tuple | None = None  # expected per-sample shape, set at build
+
+    # ----- weights ---------------------------------------------------------------------------
+    def add_weight(self, name: str, shape, initializer="glorot_uniform",
+                   trainable: bool = True) -> Weight:
+        """Create, initialise and register a weight of `shape` in kerasette's float type."""
+        value = inits.get(initializer)(tuple(shape), config.floatx_dtype())
+        w = Weight(value, f"{self.name}/{name}", trainable and self._trainable)
+        self._weights.append(w)
+        return w
+
+    @property
+    def weights(self) -> list[Weight]:
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> list[Weight]:
+        return [w for w in self._weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[Weight]:
+        return [w for w in self._weights if not w.trainable]
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze all weights of the layer. Recompile the model afterwards."""
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.trainable = self._trainable
+
+    def count_params(self) -> int:
+        return sum(w.numel() for w in self._weights)
+
+    def get_weights(self) -> list:
+        """Weight values as NumPy arrays, in creation order (Keras's layout)."""
+        return [w.value.detach().cpu().numpy().copy() for w in self._weights]
+
+    def set_weights(self, values) -> None:
+        """Set weights from arrays in `get_weights` order; shapes are all checked before any copy."""
+        values = list(values)
+        if len(values) != len(self._weights):
+            raise ValueError(f"Layer '{self.name}' expects {len(self._weights)} weight arrays, "
+                             f"received {len(values)}")
+        tensors = [torch.as_tensor(v) for v in values]
+        for w, t in zip(self._weights, tensors):
+            if tuple(t.shape) != w.shape:
+                raise ValueError(f"Weight '{w.name}' expects shape {w.shape}, "
+                                 f"received {tuple(t.shape)}")
+        for w, t in zip(self._weights, tensors):
+            w.assign(t)
+
+    # ----- building and calling -------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create weights for inputs of `input_shape` (batch dimension first, as None)."""
+
+    def _maybe_build(self, input_shape) -> None:
+        """Build on first use; afterwards check the per-sample shape of every new input."""
+        per_sample = tuple(input_shape[1:])
+        if not self.built:
+            self.build((None, *per_sample))
+            self.input_spec = per_sample
+            self.built = True
+        elif self.input_spec is not None and _mismatch(self.input_spec, per_sample):
+            raise ValueError(f"Layer '{self.name}' expected input of shape "
+                             f"{(None, *self.input_spec)}, received {tuple(input_shape)}")
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return tuple(input_shape)
+
+    def forward(self, x: torch.Tensor, training: bool = False):
+        """Return `(y, backward)`; subclasses override."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def __call__(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
+        """Apply the layer (building it on first call) and return only the output."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"Layer '{self.name}' expects a torch.Tensor, "
+                            f"received {type(x).__name__}")
+        self._maybe_build(tuple(x.shape))
+        return self.forward(x, training)[0]
+
+    # ----- serialisation --------------------------------------------------------------------
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self._trainable}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def _mismatch(expected: tuple, received: tuple) -> bool:
+    """True when per-sample shapes differ (None in `expected` matches any size)."""
+    if len(expected) != len(received):
+        return True
+    return any(e is not None and e != r for e, r in zip(expected, received))
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
