@@ -1,0 +1,262 @@
+"""Activation functions, each a small object with a hand-written backward.
+
+    act = activations.get("tanh")
+    y, backward = act.forward(x)     # y = tanh(x), same shape as x
+    dx = backward(dy)                # dL/dx = dy * (1 - y^2)
+
+They are shared by the activation layers (`layers.ReLU()`, `layers.Activation("tanh")`, ...) and by
+`Dense(activation=...)`. Each is elementwise except softmax (along `axis`). Where the derivative is
+cheaper from the output y than from the input x, backward uses y (tanh, sigmoid, elu, softmax).
+
+Names: relu, tanh, sigmoid, softmax, leaky_relu, elu, gelu, softplus, linear.
+"""
+
+import math
+import numbers
+
+import torch
+
+
+class ActivationFunction:
+    """Base class. Subclasses set `name` and implement `forward(x) -> (y, backward)`."""
+
+    name = ""
+
+    def forward(self, x: torch.Tensor):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The output only (no backward)."""
+        return self.forward(x)[0]
+
+    def get_config(self) -> dict:
+        """Constructor arguments (empty for the parameter-free functions)."""
+        return {}
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self):
+        return hash((type(self), tuple(sorted(self.get_config().items()))))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Linear(ActivationFunction):
+    """y = x (identity).  dx = dy.  Returns x itself, no copy."""
+
+    name = "linear"
+
+    def forward(self, x):
+        return x, _identity
+
+
+class ReLU(ActivationFunction):
+    """y = max(x, 0).  dx = dy * [x > 0]  (the derivative at 0 is taken as 0, as in PyTorch)."""
+
+    name = "relu"
+
+    def forward(self, x):
+        y = torch.relu(x)
+
+        def backward(dy):
+            return dy * (y > 0)
+        return y, backward
+
+
+class LeakyReLU(ActivationFunction):
+    """y = x if x > 0 else negative_slope * x.  dx = dy if x > 0 else negative_slope * dy.
+
+    The default slope 0.01 is PyTorch's and the seed reports' (Keras's LeakyReLU uses 0.3).
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = _check_real("negative_slope", negative_slope, minimum=0.0)
+
+    def forward(self, x):
+        positive = x > 0
+        y = torch.where(positive, x, x * self.negative_slope)
+
+        def backward(dy):
+            return torch.where(positive, dy, dy * self.negative_slope)
+        return y, backward
+
+    def get_config(self):
+        return {"negative_slope": self.negative_slope}
+
+
+class ELU(ActivationFunction):
+    """y = x if x > 0 else alpha * (exp(x) - 1).  dx = dy if x > 0 else dy * (y + alpha).
+
+    (For x <= 0, dy/dx = alpha * exp(x) = y + alpha.) exp is only evaluated on min(x, 0), so large
+    positive inputs never overflow.
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = _check_real("alpha", alpha)
+
+    def forward(self, x):
+        positive = x > 0
+        y = torch.where(positive, x, torch.expm1(x.clamp(max=0)) * self.alpha)
+
+        def backward(dy):
+            return torch.where(positive, dy, dy * (y + self.alpha))
+        return y, backward
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class Tanh(ActivationFunction):
+    """y = tanh(x).  dx = dy * (1 - y^2)."""
+
+    name = "tanh"
+
+    def forward(self, x):
+        y = torch.tanh(x)
+
+        def backward(dy):
+            return dy * (1 - y * y)
+        return y, backward
+
+
+class Sigmoid(ActivationFunction):
+    """y = 1 / (1 + exp(-x)).  dx = dy * y * (1 - y).
+
+    `torch.sigmoid` is stable for any finite x (it saturates to exactly 0 or 1 without overflow).
+    """
+
+    name = "sigmoid"
+
+    def forward(self, x):
+        y = torch.sigmoid(x)
+
+        def backward(dy):
+            return dy * y * (1 - y)
+        return y, backward
+
+
+class Softmax(ActivationFunction):
+    """y_i = exp(x_i - m) / sum_j exp(x_j - m) along `axis`, where m = max_j x_j (for stability).
+
+    Jacobian dy_i/dx_k = y_i (delta_ik - y_k), so dx = y * (dy - sum(dy * y, axis)).
+    """
+
+    name = "softmax"
+
+    def __init__(self, axis: int = -1):
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"Invalid axis: expected an int, received {axis!r}")
+        self.axis = int(axis)
+
+    def forward(self, x):
+        axis = self.axis
+        y = (x - x.amax(dim=axis, keepdim=True)).exp_()
+        y = y.div_(y.sum(dim=axis, keepdim=True))
+
+        def backward(dy):
+            return y * (dy - (dy * y).sum(dim=axis, keepdim=True))
+        return y, backward
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class GELU(ActivationFunction):
+    """Exact (erf) GELU: y = x * Phi(x), Phi(x) = (1 + erf(x / sqrt(2))) / 2 the normal CDF.
+
+    dx = dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density.
+    This is PyTorch's default GELU and Keras's `approximate=False`, not the tanh approximation.
+    """
+
+    name = "gelu"
+
+    def forward(self, x):
+        cdf = (torch.erf(x * _INV_SQRT2) + 1) * 0.5
+        y = x * cdf
+
+        def backward(dy):
+            pdf = torch.exp(x * x * -0.5) * _INV_SQRT_2PI
+            return dy * (cdf + x * pdf)
+        return y, backward
+
+
+class Softplus(ActivationFunction):
+    """y = log(1 + exp(x)), computed stably as max(x, 0) + log1p(exp(-|x|)).
+
+    dx = dy * sigmoid(x).
+    """
+
+    name = "softplus"
+
+    def forward(self, x):
+        y = x.clamp(min=0) + torch.log1p(torch.exp(-x.abs()))
+
+        def backward(dy):
+            return dy * torch.sigmoid(x)
+        return y, backward
+
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+_REGISTRY = {cls.name: cls for cls in
+             (ReLU, Tanh, Sigmoid, Softmax, LeakyReLU, ELU, GELU, Softplus, Linear)}
+
+
+def get(identifier) -> ActivationFunction:
+    """An activation function from a name (`"relu"`), None (-> linear), an ActivationFunction, or a
+    dict `{"class_name": name, "config": {...}}` as written by `serialize`."""
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, ActivationFunction):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
+    raise TypeError(f"Invalid activation: expected a string, None or an ActivationFunction, "
+                    f"received {type(identifier).__name__}")
+
+
+def serialize(activation: ActivationFunction) -> str | dict:
+    """The name string when the function has its default arguments, else a `get`-able dict."""
+    activation = get(activation)
+    config = activation.get_config()
+    if config == type(activation)().get_config():
+        return activation.name
+    return {"class_name": activation.name, "config": config}
+
+
+def _lookup(name):
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown activation: {name!r}; expected one of {sorted(_REGISTRY)}")
+    return cls
+
+
+def _identity(dy):
+    return dy
+
+
+def _check_real(arg: str, value, minimum: float | None = None) -> float:
+    """`value` as a float; TypeError if it is not a real number, ValueError if not finite or below
+    `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid {arg}: expected a float, received {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise ValueError(f"Invalid {arg}: expected a finite float{bound}, received {value!r}")
+    return value
+
+
+# Shared default instances: activation functions hold no state besides their constructor arguments.
+relu, tanh, sigmoid, softmax = ReLU(), Tanh(), Sigmoid(), Softmax()
+leaky_relu, elu, gelu, softplus, linear = LeakyReLU(), ELU(), GELU(), Softplus(), Linear()

@@ -1,0 +1,67 @@
+"""Layers, and the registry that rebuilds them from saved configs.
+
+    spec = layers.serialize(layer)     # {"class_name": "Dense", "config": layer.get_config()}
+    clone = layers.deserialize(spec)   # a new, unbuilt layer with the same config
+
+Other layer modules add their classes with `register(cls)` (or by listing them below).
+"""
+
+from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .base import Layer, Weight
+from .core import Input, InputLayer
+from .dense import Dense
+from .dropout import Dropout
+from .reshaping import Flatten
+
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Make a Layer subclass known to `get` / `deserialize` by its class name (usable as a
+    decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"Invalid cls: expected a Layer subclass, received {cls!r}")
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax, GELU,
+             Softplus, Dropout, Flatten):
+    register(_cls)
+
+
+def get(class_name: str) -> type:
+    """The layer class registered as `class_name` (e.g. "Dense")."""
+    if not isinstance(class_name, str):
+        raise TypeError(f"Invalid class_name: expected a string, received {class_name!r}")
+    cls = _REGISTRY.get(class_name)
+    if cls is None:
+        raise ValueError(f"Unknown layer class_name: {class_name!r}; expected one of "
+                         f"{sorted(_REGISTRY)}")
+    return cls
+
+
+def serialize(layer: Layer) -> dict:
+    """`{"class_name": ..., "config": layer.get_config()}` for a registered layer."""
+    if not isinstance(layer, Layer):
+        raise TypeError(f"Invalid layer: expected a Layer, received {type(layer).__name__}")
+    name = type(layer).__name__
+    if _REGISTRY.get(name) is not type(layer):
+        raise ValueError(f"Cannot serialize layer class {name!r}: it is not registered; "
+                         f"call kerasette.layers.register({name}) first")
+    return {"class_name": name, "config": layer.get_config()}
+
+
+def deserialize(spec: dict) -> Layer:
+    """A new (unbuilt) layer from a `serialize` dict."""
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        raise ValueError(f"Invalid spec: expected a dict with 'class_name' and 'config', "
+                         f"received {spec!r}")
+    return get(spec["class_name"]).from_config(dict(spec.get("config", {})))
+
+
+__all__ = [
+    "Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU",
+    "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
+    "get", "register", "serialize", "deserialize",
+]
