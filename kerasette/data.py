@@ -1,0 +1,139 @@
+"""Turning user data (NumPy arrays, torch tensors, lists, a Dataset or DataLoader) into batches.
+
+Arrays are validated and moved to the model's device once per `fit`; each epoch draws one index
+permutation from a seeded `torch.Generator` (never torch's global RNG), gathers the data once in that
+order, and yields batches as slices (views) of it.
+"""
+
+import math
+import numbers
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def is_dataset(x) -> bool:
+    """True for a torch Dataset or DataLoader (data that yields its own batches)."""
+    return isinstance(x, (Dataset, DataLoader))
+
+
+def to_tensor(x, name: str) -> torch.Tensor:
+    """A tensor from a NumPy array, tensor or (nested) list; TypeError for non-numeric data.
+
+    Raises ValueError for an empty array. The tensor keeps its device; dtype conversion is done later.
+    """
+    if isinstance(x, torch.Tensor):
+        t = x
+    elif isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                       or arr.dtype == np.bool_):
+            raise TypeError(f"Invalid {name}: expected numeric data, received an array of dtype "
+                            f"{arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    elif isinstance(x, numbers.Number):
+        raise TypeError(f"Invalid {name}: expected an array or tensor, received a scalar {x!r}")
+    else:
+        raise TypeError(f"Invalid {name}: expected a NumPy array, a torch.Tensor, a list, or a torch "
+                        f"Dataset/DataLoader, received {type(x).__name__}")
+    if t.dtype.is_complex or t.dtype == torch.bool and name == "x":
+        raise TypeError(f"Invalid {name}: expected real numbers, received dtype {t.dtype}")
+    if t.dim() == 0:
+        raise ValueError(f"Invalid {name}: expected an array with a batch dimension, received a scalar")
+    if t.shape[0] == 0:
+        raise ValueError(f"Invalid {name}: expected at least one sample, received an empty array "
+                         f"of shape {tuple(t.shape)}")
+    return t
+
+
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """ValueError if a float tensor holds NaN or infinite values (names how many and where)."""
+    if t.is_floating_point():
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            first = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(f"Invalid {name}: expected finite values, received {int(bad.sum())} "
+                             f"NaN or infinite value(s), the first at index {first}")
+
+
+def check_positive_int(value, name: str, allow_none: bool = False) -> None:
+    """TypeError unless an int (bools rejected); ValueError unless > 0."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"Invalid {name}: expected a positive int, received {value!r}")
+    if value <= 0:
+        raise ValueError(f"Invalid {name}: expected a positive int, received {value!r}")
+
+
+def split_tail(arrays, fraction: float):
+    """Split each array (or None) into (head, tail) where tail is the last `fraction` of samples.
+
+    Keras's rule for `validation_split`: the split is taken before any shuffling.
+    """
+    n = arrays[0].shape[0]
+    n_val = int(math.floor(n * fraction))
+    n_train = n - n_val
+    head = tuple(None if a is None else a[:n_train] for a in arrays)
+    tail = tuple(None if a is None else a[n_train:] for a in arrays)
+    return head, tail
+
+
+class ArrayBatches:
+    """Batches of (x, y, sample_weight) tensors already on the right device.
+
+    `epoch(steps)` yields `steps` batches (default: one pass over the data). With `steps` set, the
+    stream continues where the previous epoch stopped and reshuffles each time it wraps around.
+    """
+
+    def __init__(self, x, y, sample_weight, batch_size: int, shuffle: bool,
+                 generator: torch.Generator | None = None):
+        self.x, self.y, self.sw = x, y, sample_weight
+        self.n = x.shape[0]
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self._pending = iter(())  # batches left from a partial pass (steps_per_epoch)
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.batch_size)
+
+    def _one_pass(self):
+        x, y, sw = self.x, self.y, self.sw
+        if self.shuffle and self.n > 1:
+            # One permutation on the CPU (seeded), one gather per array; batches are then views.
+            perm = torch.randperm(self.n, generator=self.generator).to(x.device)
+            x = x[perm]
+            y = y[perm] if y is not None else None
+            sw = sw[perm] if sw is not None else None
+        bs = self.batch_size
+        for start in range(0, self.n, bs):
+            stop = start + bs
+            yield (x[start:stop], None if y is None else y[start:stop],
+                   None if sw is None else sw[start:stop])
+
+    def epoch(self, steps: int | None = None):
+        if steps is None:
+            yield from self._one_pass()
+            return
+        for _ in range(steps):
+            batch = next(self._pending, None)
+            if batch is None:
+                self._pending = self._one_pass()
+                batch = next(self._pending)
+            yield batch
+
+
+def unpack_batch(batch):
+    """(x, y, sample_weight) from a Dataset item: (x, y) or (x, y, w); a lone x gives (x, None, None)."""
+    if isinstance(batch, (list, tuple)):
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return tuple(batch)
+        if len(batch) == 1:
+            return batch[0], None, None
+        raise ValueError(f"Invalid batch: expected (x, y) or (x, y, sample_weight), received a "
+                         f"{type(batch).__name__} of length {len(batch)}")
+    return batch, None, None

@@ -1,0 +1,708 @@
+"""`Model`: compile / fit / evaluate / predict on top of a forward pipeline with hand-written backward.
+
+A subclass (Sequential, later a functional graph) provides `build(input_shape)`, `layers` and
+`_forward(x, training, fused) -> (out, pred, backward)`. Everything about training lives here.
+
+One training step, in plain words:
+    out, pred, backward = self._forward(x, training=True, fused=...)   # out feeds the loss
+    loss_value, dloss = train_loss.forward(y, out, sample_weight)
+    optimizer.zero_grad(); backward(dloss())                           # grads land in the flat buffer
+    optimizer.step()
+"""
+
+import numbers
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+from .. import losses as losses_mod
+from .. import metrics as metrics_mod
+from .. import optimizers as optimizers_mod
+from ..callbacks import CallbackList
+from ..data import (
+    ArrayBatches,
+    DataLoader,
+    check_finite,
+    check_positive_int,
+    is_dataset,
+    split_tail,
+    to_tensor,
+    unpack_batch,
+)
+from ..flat import pack
+from ..random_state import make_generator
+from .logs import LazyLogs
+from .targets import (
+    class_weight_to_sample_weight,
+    degenerate_split_warning,
+    loss_kind,
+    prepare_targets,
+)
+
+
+class NotCompiledError(ValueError, RuntimeError):
+    """Raised by fit / evaluate / train_on_batch on a model that was not compiled."""
+
+
+class Model:
+    """Base class: training API shared by every model type."""
+
+    def __init__(self, name: str | None = None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
+        self.name = name or type(self).__name__.lower()
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self.built = False
+        self._metric_ids: list = []
+        self._weighted_metric_ids: list = []
+        self._metrics: list = []          # resolved Metric objects (unweighted), after first data
+        self._weighted_metrics: list = []
+        self._train_loss = None           # the loss the gradient comes from (maybe fused)
+        self._fused = False
+        self._device = torch.device("cpu")
+        self._dtype = None                # set at build (floatx) or by .to(dtype)
+        self._buffer = None               # FlatBuffer of trainable weights
+        self._frozen_buffer = None
+        self._shuffle_generator = make_generator()
+        self._resume_epoch = None
+
+    # ----- weights ---------------------------------------------------------------------------
+    @property
+    def weights(self) -> list:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for w in self.weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for w in self.weights if not w.trainable]
+
+    def count_params(self) -> int:
+        self._require_built("count_params")
+        return sum(w.numel() for w in self.weights)
+
+    def get_weights(self) -> list:
+        """All weights as NumPy arrays in layer order (Keras's layout: Dense kernel (in, units))."""
+        return [w.value.detach().cpu().numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set all weights from arrays in `get_weights` order; every shape is checked first."""
+        self._require_built("set_weights")
+        targets = self.weights
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise ValueError(f"Invalid weights: model '{self.name}' has {len(targets)} weight arrays, "
+                             f"received {len(weights)}")
+        tensors = []
+        for w, v in zip(targets, weights):
+            t = torch.as_tensor(np.asarray(v) if not isinstance(v, torch.Tensor) else v)
+            if tuple(t.shape) != w.shape:
+                raise ValueError(f"Invalid weights: '{w.name}' expects shape {w.shape}, received "
+                                 f"{tuple(t.shape)}")
+            tensors.append(t)
+        for w, t in zip(targets, tensors):
+            w.assign(t.to(device=w.value.device, dtype=w.value.dtype))
+
+    def _pack_weights(self) -> None:
+        """Lay trainable weights out in one flat buffer (and frozen ones in another)."""
+        dtype = self._dtype
+        trainable, frozen = self.trainable_weights, self.non_trainable_weights
+        self._buffer = pack(trainable, dtype, self._device) if trainable else None
+        self._frozen_buffer = pack(frozen, dtype, self._device) if frozen else None
+        if self._dtype is None:
+            first = (trainable or frozen or [None])[0]
+            self._dtype = first.value.dtype if first is not None else None
+
+    def to(self, device=None, dtype=None):
+        """Move weights and optimizer state: `model.to("cuda")`, `model.to(torch.float64)`."""
+        if isinstance(device, torch.dtype):
+            device, dtype = None, device
+        if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
+            raise TypeError(f"Invalid dtype: expected a floating torch.dtype, received {dtype!r}")
+        if device is not None:
+            device = torch.device(device)
+            if device.type == "cuda" and device.index is None:
+                device = torch.device("cuda", torch.cuda.current_device())
+            self._device = device
+        if dtype is not None:
+            self._dtype = dtype
+        if self.built:
+            for buf in (self._buffer, self._frozen_buffer):
+                if buf is not None:
+                    buf.to(self._device, self._dtype)
+            if self.optimizer is not None and getattr(self.optimizer, "buffer", None) is not None:
+                self.optimizer.build(self.weights)
+                self.optimizer.to(self._device, self._dtype)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    # ----- compile ---------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None,
+                loss_weights=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
+                auto_scale_loss=True):
+        """Choose the optimizer, loss and metrics (Keras 3 signature).
+
+        `run_eagerly`, `jit_compile` and `auto_scale_loss` are accepted for Keras compatibility and have
+        no effect (kerasette always runs eagerly). `loss_weights` applies to multi-output models only
+        and must be None here; `steps_per_execution` must be 1.
+        """
+        if loss_weights is not None:
+            raise ValueError(f"Invalid loss_weights: single-output models take None, received "
+                             f"{loss_weights!r}")
+        if steps_per_execution != 1:
+            raise ValueError(f"Invalid steps_per_execution: only 1 is supported, received "
+                             f"{steps_per_execution!r}")
+        opt = optimizers_mod.get(optimizer)
+        loss_obj = losses_mod.get(loss) if loss is not None else None
+        metric_ids = _as_list(metrics, "metrics")
+        weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
+        for ident in metric_ids + weighted_ids:  # unknown ids fail now, not at fit time
+            _check_metric_id(ident)
+        if self.built:
+            opt.build(self.weights)  # raises if nothing is trainable
+        self.optimizer, self.loss = opt, loss_obj
+        self._metric_ids, self._weighted_metric_ids = metric_ids, weighted_ids
+        self._metrics, self._weighted_metrics = [], []
+        self.compiled = True
+        if self.built:
+            self._after_build()
+
+    def _after_build(self) -> None:
+        """Work that needs both the compiled loss/optimizer and the built layers."""
+        self._pack_weights()
+        if not self.compiled:
+            return
+        self.optimizer.build(self.weights)
+        self._fused = False
+        self._train_loss = self.loss
+        act = self._output_activation_name()
+        if self.loss is not None and act is not None and hasattr(self.loss, "fused_with"):
+            fused = self.loss.fused_with(act)
+            if fused is not None:
+                self._train_loss, self._fused = fused, True
+
+    def _output_activation_name(self):
+        """Name of the final activation (for fusing with a cross-entropy); subclasses refine."""
+        return None
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise ValueError(f"Model '{self.name}' is not built yet: {what} needs its weights. Start "
+                             f"it with ks.Input(shape=...) or call fit / predict / build first")
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled or self.loss is None:
+            raise NotCompiledError(f"You must call compile(optimizer=..., loss=...) before {what}()")
+
+    # ----- metrics ---------------------------------------------------------------------------
+    def _resolve_metrics(self, y_sample: torch.Tensor) -> None:
+        """Turn metric ids into objects once the label and output shapes are known."""
+        if len(self._metrics) == len(self._metric_ids) and \
+                len(self._weighted_metrics) == len(self._weighted_metric_ids):
+            return
+        pred_sample = torch.zeros((1, *self.output_shape[1:]), dtype=self._dtype,
+                                  device=self._device)
+        self._metrics = [metrics_mod.get(i, y_true=y_sample, y_pred=pred_sample)
+                         for i in self._metric_ids]
+        names = {m.name for m in self._metrics} | {"loss"}
+        self._weighted_metrics = []
+        for ident in self._weighted_metric_ids:
+            m = metrics_mod.get(ident, y_true=y_sample, y_pred=pred_sample)
+            if m.name in names:
+                m.name = "weighted_" + m.name
+            names.add(m.name)
+            self._weighted_metrics.append(m)
+
+    def _reset_metrics(self) -> None:
+        for m in self._metrics + self._weighted_metrics:
+            m.reset_state()
+
+    def _update_metrics(self, y, pred, sw) -> None:
+        for m in self._metrics:
+            m.update_state(y, pred)
+        for m in self._weighted_metrics:
+            m.update_state(y, pred, sw)
+
+    def _metric_getters(self, loss_sum, count_box) -> dict:
+        getters = {"loss": lambda: loss_sum / max(count_box[0], 1)}
+        for m in self._metrics + self._weighted_metrics:
+            getters[m.name] = m.result
+        return getters
+
+    @property
+    def metrics_names(self) -> list:
+        return ["loss"] + [m.name for m in self._metrics + self._weighted_metrics]
+
+    # ----- input checks ----------------------------------------------------------------------
+    def _prepare_x(self, x, name="x") -> torch.Tensor:
+        """Validate features, build the model on first data, move to the model's device/dtype."""
+        x = to_tensor(x, name)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        expected = self.input_shape[1:]
+        if tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(f"Invalid {name}: model '{self.name}' expects inputs of shape "
+                             f"{tuple(self.input_shape)}, received {tuple(x.shape)}")
+        x = x.to(device=self._device, dtype=self._dtype)
+        check_finite(x, name)
+        return x
+
+    def _prepare_sample_weight(self, sw, n: int, name="sample_weight"):
+        if sw is None:
+            return None
+        sw = to_tensor(sw, name)
+        if sw.dim() == 2 and sw.shape[1] == 1:
+            sw = sw[:, 0]
+        if sw.dim() != 1 or sw.shape[0] != n:
+            raise ValueError(f"Invalid {name}: expected shape ({n},) to match x, received "
+                             f"{tuple(sw.shape)}")
+        sw = sw.to(device=self._device, dtype=self._dtype)
+        check_finite(sw, name)
+        if bool((sw < 0).any()):
+            raise ValueError(f"Invalid {name}: expected non-negative weights, received negative ones")
+        return sw
+
+    def _prepare_xy(self, x, y, sw=None, names=("x", "y", "sample_weight")):
+        """Validated (x, y, sample_weight) tensors on the model's device."""
+        xt = to_tensor(x, names[0])
+        yt = to_tensor(y, names[1])
+        if yt.shape[0] != xt.shape[0]:
+            raise ValueError(f"Invalid {names[1]}: expected {xt.shape[0]} samples to match "
+                             f"{names[0]}, received {yt.shape[0]}")
+        xt = self._prepare_x(xt, names[0])
+        yt = prepare_targets(yt, self.loss, self.output_shape, self._dtype, self._device, names[1])
+        swt = self._prepare_sample_weight(sw, xt.shape[0], names[2])
+        return xt, yt, swt
+
+    # ----- one step --------------------------------------------------------------------------
+    def _loss_and_pred(self, x, y, sw, training):
+        """Forward: (loss value, predictions for metrics, backward of the network, loss backward)."""
+        out, pred, backward = self._forward(x, training, self._fused)
+        value, dloss = self._train_loss.forward(y, out, sw)
+        return value, pred, backward, dloss
+
+    # ----- fit -------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` epochs; returns the `History` (Keras 3 semantics; see DESIGN.md §1)."""
+        # --- every argument is checked before anything changes -------------------------------
+        self._require_compiled("fit")
+        batch_size = _batch_size_arg(batch_size, "batch_size")
+        validation_batch_size = _batch_size_arg(validation_batch_size or batch_size,
+                                                "validation_batch_size")
+        _nonneg_int(epochs, "epochs")
+        _nonneg_int(initial_epoch, "initial_epoch")
+        check_positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
+        check_positive_int(validation_steps, "validation_steps", allow_none=True)
+        verbose = _verbose_arg(verbose)
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"Invalid shuffle: expected True or False, received {shuffle!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+                or not 0 <= validation_split < 1:
+            raise ValueError(f"Invalid validation_split: expected a float in [0, 1), received "
+                             f"{validation_split!r}")
+        val_epochs = _validation_freq_arg(validation_freq)
+
+        if is_dataset(x):
+            if y is not None or sample_weight is not None or class_weight is not None:
+                raise ValueError("Invalid y: a Dataset/DataLoader yields its own labels and weights; "
+                                 "pass y=None, sample_weight=None and class_weight=None")
+            if validation_split:
+                raise ValueError("Invalid validation_split: it needs arrays; pass validation_data "
+                                 "with a Dataset/DataLoader")
+            train = _LoaderBatches(self, x, batch_size, shuffle, "x")
+            steps = steps_per_epoch or (len(train) if train.has_len else None)
+        else:
+            if x is None or y is None:
+                raise ValueError(f"Invalid {'x' if x is None else 'y'}: fit needs both x and y "
+                                 f"arrays (or a Dataset/DataLoader as x)")
+            xt, yt, swt = self._prepare_xy(x, y, sample_weight)
+            kind = loss_kind(self.loss)
+            if class_weight is not None:
+                cw = class_weight_to_sample_weight(class_weight, yt, kind,
+                                                   int(np.prod(self.output_shape[1:])))
+                cw = cw.to(self._dtype)
+                swt = cw if swt is None else swt * cw
+            if validation_split:
+                (xt, yt, swt), (xv, yv, swv) = split_tail((xt, yt, swt), validation_split)
+                if xt.shape[0] == 0 or xv.shape[0] == 0:
+                    raise ValueError(f"Invalid validation_split: {validation_split} of "
+                                     f"{xt.shape[0] + xv.shape[0]} samples leaves an empty "
+                                     f"{'training' if xt.shape[0] == 0 else 'validation'} set")
+                message = degenerate_split_warning(yt, yv, kind)
+                if message:
+                    warnings.warn(message, UserWarning, stacklevel=2)
+                validation_data = (xv, yv, swv)
+            self._resolve_metrics(yt[:1])
+            train = ArrayBatches(xt, yt, swt, batch_size, shuffle, self._shuffle_generator)
+            steps = steps_per_epoch or len(train)
+        val = self._validation_batches(validation_data, validation_batch_size)
+
+        # --- training ------------------------------------------------------------------------
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            verbose=verbose, epochs=epochs, steps=steps)
+        self.history = cbs.history
+        self.stop_training = False
+        self._resume_epoch = None
+        try:
+            cbs.on_train_begin()
+            start = self._resume_epoch if self._resume_epoch is not None else initial_epoch
+            for epoch in range(start, epochs):
+                cbs.on_epoch_begin(epoch)
+                logs = self._train_epoch(train, steps_per_epoch, cbs)
+                if val is not None and (epoch + 1) in val_epochs(epochs) and not self._nan_stop:
+                    val_logs = self._evaluate_batches(val, cbs, validation_steps)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            # Stop cleanly: callbacks see the end of training, History stays consistent.
+            cbs.on_train_end()
+            raise
+        cbs.on_train_end()
+        return self.history
+
+    def _train_epoch(self, train, steps, cbs) -> dict:
+        """One epoch of steps; returns the epoch logs (sample-weighted means, floats)."""
+        opt, loss_fn, fused = self.optimizer, self._train_loss, self._fused
+        forward = self._forward
+        has_metrics = bool(self._metrics or self._weighted_metrics)
+        batch_hooks, backward_hooks = cbs.has_train_batch_hooks, cbs.has_backward_hooks
+        self._reset_metrics()
+        loss_sum = None
+        count = [0]
+        self._nan_stop = False
+        for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
+            if batch_hooks:
+                cbs.on_train_batch_begin(step)
+            out, pred, backward = forward(xb, True, fused)
+            value, dloss = loss_fn.forward(yb, out, swb)
+            n = xb.shape[0]
+            # Running sum of batch losses weighted by batch size, kept on the device.
+            loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
+            count[0] += n
+            opt.zero_grad()
+            backward(dloss())
+            if backward_hooks:
+                cbs.on_backward_end(step, LazyLogs({"loss": lambda v=value: v}))
+                if self.stop_training:  # a callback cancelled this step (e.g. TerminateOnNaN)
+                    self._nan_stop = True
+                    break
+            opt.step()
+            if has_metrics:
+                self._update_metrics(yb, pred, swb)
+            if batch_hooks:
+                cbs.on_train_batch_end(step, LazyLogs(self._metric_getters(loss_sum, count)))
+            if self.stop_training:
+                break
+        if count[0] == 0:
+            return {}
+        return dict(LazyLogs(self._metric_getters(loss_sum, count)))
+
+    # ----- evaluate --------------------------------------------------------------------------
+    def _validation_batches(self, validation_data, batch_size):
+        if validation_data is None:
+            return None
+        if is_dataset(validation_data):
+            return _LoaderBatches(self, validation_data, batch_size, False, "validation_data")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                   if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+            raise ValueError(f"Invalid validation_data: expected (x_val, y_val) or (x_val, y_val, "
+                             f"sample_weight_val), received {got}")
+        xv, yv, *rest = validation_data
+        xv, yv, swv = self._prepare_xy(xv, yv, rest[0] if rest else None,
+                                       ("validation_data x", "validation_data y",
+                                        "validation_data sample_weight"))
+        self._resolve_metrics(yv[:1])
+        return ArrayBatches(xv, yv, swv, batch_size, False)
+
+    def _evaluate_batches(self, batches, cbs, steps=None) -> dict:
+        """Loss and metrics over `batches` (no gradient); fires the on_test_* hooks."""
+        self._reset_metrics()
+        cbs.on_test_begin()
+        test_hooks = cbs.has_test_batch_hooks
+        loss_sum, count = None, [0]
+        for step, (xb, yb, swb) in enumerate(batches.epoch(steps)):
+            if test_hooks:
+                cbs.on_test_batch_begin(step)
+            out, pred, _ = self._forward(xb, False, self._fused)
+            value, _ = self._train_loss.forward(yb, out, swb)
+            n = xb.shape[0]
+            loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
+            count[0] += n
+            self._update_metrics(yb, pred, swb)
+            if test_hooks:
+                cbs.on_test_batch_end(step, LazyLogs(self._metric_getters(loss_sum, count)))
+        logs = dict(LazyLogs(self._metric_getters(loss_sum, count)))
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss (and metrics) on the given data: a scalar with no metrics, else [loss, *metrics],
+        or a dict with `return_dict=True`."""
+        self._require_compiled("evaluate")
+        batch_size = _batch_size_arg(batch_size, "batch_size")
+        check_positive_int(steps, "steps", allow_none=True)
+        verbose = _verbose_arg(verbose)
+        if is_dataset(x):
+            if y is not None:
+                raise ValueError("Invalid y: a Dataset/DataLoader yields its own labels; pass y=None")
+            batches = _LoaderBatches(self, x, batch_size, False, "x")
+            n_steps = steps or (len(batches) if batches.has_len else None)
+        else:
+            if x is None or y is None:
+                raise ValueError(f"Invalid {'x' if x is None else 'y'}: evaluate needs x and y")
+            xt, yt, swt = self._prepare_xy(x, y, sample_weight)
+            self._resolve_metrics(yt[:1])
+            batches = ArrayBatches(xt, yt, swt, batch_size, False)
+            n_steps = steps or len(batches)
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+            steps=n_steps)
+        logs = self._evaluate_batches(batches, cbs, steps)
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    # ----- predict ---------------------------------------------------------------------------
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for `x` in batches. NumPy in -> NumPy out; tensor in -> tensor out (on x's device)."""
+        batch_size = _batch_size_arg(batch_size, "batch_size")
+        check_positive_int(steps, "steps", allow_none=True)
+        verbose = _verbose_arg(verbose)
+        if is_dataset(x):
+            batches = _LoaderBatches(self, x, batch_size, False, "x", need_y=False)
+            as_numpy, out_device = True, None
+            n_steps = steps or (len(batches) if batches.has_len else None)
+        else:
+            as_numpy = not isinstance(x, torch.Tensor)
+            out_device = None if as_numpy else x.device
+            xt = self._prepare_x(x)
+            batches = ArrayBatches(xt, None, None, batch_size, False)
+            n_steps = steps or len(batches)
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+            steps=n_steps)
+        cbs.on_predict_begin()
+        hooks = cbs.has_predict_batch_hooks
+        outputs = []
+        for step, (xb, _, _) in enumerate(batches.epoch(steps)):
+            if hooks:
+                cbs.on_predict_batch_begin(step)
+            out = self._forward(xb, False, False)[0]
+            outputs.append(out)
+            if hooks:
+                cbs.on_predict_batch_end(step, {"outputs": out})
+        cbs.on_predict_end()
+        result = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        if as_numpy:
+            return result.cpu().numpy()
+        return result.to(out_device)
+
+    # ----- single batches --------------------------------------------------------------------
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; returns the loss (and metrics) of that batch."""
+        self._require_compiled("train_on_batch")
+        xt, yt, swt = self._prepare_xy(x, y, sample_weight)
+        if class_weight is not None:
+            cw = class_weight_to_sample_weight(class_weight, yt, loss_kind(self.loss),
+                                               int(np.prod(self.output_shape[1:]))).to(self._dtype)
+            swt = cw if swt is None else swt * cw
+        self._resolve_metrics(yt[:1])
+        self._reset_metrics()
+        value, pred, backward, dloss = self._loss_and_pred(xt, yt, swt, True)
+        self.optimizer.zero_grad()
+        backward(dloss())
+        self.optimizer.step()
+        self._update_metrics(yt, pred, swt)
+        return self._batch_result(value, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on one batch, no update."""
+        self._require_compiled("test_on_batch")
+        xt, yt, swt = self._prepare_xy(x, y, sample_weight)
+        self._resolve_metrics(yt[:1])
+        self._reset_metrics()
+        value, pred, _, _ = self._loss_and_pred(xt, yt, swt, False)
+        self._update_metrics(yt, pred, swt)
+        return self._batch_result(value, return_dict)
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch (same conversions as predict)."""
+        return self.predict(x, batch_size=max(1, len(x)), verbose=0)
+
+    def _batch_result(self, value, return_dict):
+        logs = {"loss": float(value)}
+        for m in self._metrics + self._weighted_metrics:
+            logs[m.name] = float(m.result())
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # ----- saving and summary ----------------------------------------------------------------
+    def save(self, filepath) -> None:
+        """Architecture, weights, compile settings and optimizer state in one file (atomic write)."""
+        from .saving import save_model
+
+        save_model(self, filepath)
+
+    def save_weights(self, filepath) -> None:
+        """Weights only (atomic write)."""
+        from .saving import save_weights
+
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath) -> None:
+        """Load weights saved by `save_weights` or `save`; mismatches are a ValueError."""
+        from .saving import load_weights
+
+        load_weights(self, filepath)
+
+    def summary(self, print_fn=None) -> None:
+        """Print layers, output shapes and parameter counts (trainable / frozen totals)."""
+        from .summary import summary_lines
+
+        self._require_built("summary")
+        for line in summary_lines(self):
+            (print_fn or print)(line)
+
+    # ----- random state (for exact resumption) -----------------------------------------------
+    def _generators(self) -> dict:
+        gens = {"shuffle": self._shuffle_generator}
+        for i, layer in enumerate(self.layers):
+            g = getattr(layer, "generator", None)
+            if isinstance(g, torch.Generator):
+                gens[f"layer{i}"] = g
+        return gens
+
+    def get_rng_state(self) -> dict:
+        """States of every generator fit draws from (shuffling, dropout), for BackupAndRestore."""
+        return {k: g.get_state() for k, g in self._generators().items()}
+
+    def set_rng_state(self, state: dict) -> None:
+        gens = self._generators()
+        for k, s in state.items():
+            if k in gens:
+                gens[k].set_state(s)
+
+
+class _LoaderBatches:
+    """Batches from a torch Dataset or DataLoader, moved to the model's device as they come."""
+
+    def __init__(self, model, data, batch_size, shuffle, name, need_y=True):
+        if isinstance(data, DataLoader):
+            self.loader = data
+        else:
+            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle,
+                                     generator=model._shuffle_generator if shuffle else None)
+        self.model, self.name, self.need_y = model, name, need_y
+        self.has_len = hasattr(self.loader, "__len__")
+        try:
+            len(self.loader)
+        except TypeError:
+            self.has_len = False
+        self._checked = False
+
+    def __len__(self):
+        return len(self.loader)
+
+    def epoch(self, steps=None):
+        model = self.model
+        for i, batch in enumerate(self.loader):
+            if steps is not None and i >= steps:
+                break
+            xb, yb, swb = unpack_batch(batch)
+            if not self.need_y:
+                yield model._prepare_x(xb, self.name), None, None
+                continue
+            if yb is None:
+                raise ValueError(f"Invalid {self.name}: expected batches of (x, y) or (x, y, "
+                                 f"sample_weight), received x only")
+            if not self._checked:  # full checks on the first batch only
+                xb, yb, swb = model._prepare_xy(xb, yb, swb)
+                model._resolve_metrics(yb[:1])
+                self._checked = True
+            else:
+                xb = xb.to(model._device, model._dtype, non_blocking=True)
+                yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
+                                     model._device, self.name + " y")
+                swb = None if swb is None else swb.to(model._device, model._dtype)
+            yield xb, yb, swb
+
+
+# ----- argument checks shared by fit / evaluate / predict --------------------------------------
+def _batch_size_arg(batch_size, name):
+    if batch_size is None:
+        return 32
+    check_positive_int(batch_size, name)
+    return int(batch_size)
+
+
+def _nonneg_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"Invalid {name}: expected a non-negative int, received {value!r}")
+    if value < 0:
+        raise ValueError(f"Invalid {name}: expected a non-negative int, received {value!r}")
+
+
+def _verbose_arg(verbose):
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"Invalid verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
+    return verbose
+
+
+def _validation_freq_arg(freq):
+    """A function epochs -> set of 1-based epochs at which to validate."""
+    if isinstance(freq, numbers.Integral) and not isinstance(freq, bool):
+        if freq <= 0:
+            raise ValueError(f"Invalid validation_freq: expected a positive int or a list of "
+                             f"epochs, received {freq!r}")
+        return lambda epochs: set(range(freq, epochs + 1, freq))
+    if isinstance(freq, (list, tuple, set)) and all(
+            isinstance(e, numbers.Integral) and not isinstance(e, bool) and e > 0 for e in freq):
+        chosen = set(int(e) for e in freq)
+        return lambda epochs: chosen
+    raise ValueError(f"Invalid validation_freq: expected a positive int or a list of 1-based "
+                     f"epochs, received {freq!r}")
+
+
+def _as_list(value, name):
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        raise ValueError(f"Invalid {name}: expected a list, received a dict (multi-output models are "
+                         f"not supported yet)")
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _check_metric_id(ident):
+    if isinstance(ident, str) and ident in ("accuracy", "acc"):
+        return  # resolved from the label shapes at the first data
+    metrics_mod.get(ident)

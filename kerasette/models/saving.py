@@ -1,0 +1,129 @@
+"""Saving and loading models and weights without pickled code.
+
+A model file is one `torch.save` of plain data: the architecture as a JSON string, the weights as
+tensors, the compile settings as JSON and the optimizer state as tensors and numbers. Loading uses
+`torch.load(weights_only=True)`, which refuses any pickle that would construct arbitrary objects, so a
+crafted file cannot run code. Writes go to a temporary file in the target folder and are moved into
+place with `os.replace`, so a crash never leaves a half-written file.
+"""
+
+import json
+
+import torch
+
+from .. import losses, metrics, optimizers
+from ..io_utils import atomic_save, safe_load
+
+MODEL_FORMAT = "kerasette.model"
+WEIGHTS_FORMAT = "kerasette.weights"
+VERSION = 1
+
+
+def save_model(model, path) -> None:
+    """Architecture + weights + compile settings + optimizer state in one file."""
+    model._require_built("save")
+    payload = {
+        "format": MODEL_FORMAT,
+        "version": VERSION,
+        "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()}),
+        **_weights_payload(model),
+        "compile": None,
+        "optimizer_state": None,
+    }
+    if model.compiled:
+        payload["compile"] = json.dumps({
+            "optimizer": optimizers.serialize(model.optimizer),
+            "loss": None if model.loss is None else losses.serialize(model.loss),
+            "metrics": [_metric_id(m) for m in model._metric_ids],
+            "weighted_metrics": [_metric_id(m) for m in model._weighted_metric_ids],
+        })
+        if getattr(model.optimizer, "buffer", None) is not None:
+            payload["optimizer_state"] = _to_cpu(model.optimizer.get_state())
+    atomic_save(payload, path)
+
+
+def load_model(path, compile: bool = True):
+    """Rebuild a model saved by `model.save` (compiled, with its optimizer state, if it was)."""
+    from .sequential import Sequential
+
+    payload = safe_load(path)
+    _check_format(payload, MODEL_FORMAT, path)
+    arch = json.loads(payload["config"])
+    classes = {"Sequential": Sequential}
+    if arch.get("class_name") not in classes:
+        raise ValueError(f"Invalid model file {path!s}: unknown model class "
+                         f"{arch.get('class_name')!r}; expected one of {sorted(classes)}")
+    model = classes[arch["class_name"]].from_config(arch["config"])
+    _assign_weights(model, payload, path)
+    if compile and payload.get("compile"):
+        settings = json.loads(payload["compile"])
+        model.compile(optimizer=optimizers.get(settings["optimizer"]),
+                      loss=None if settings["loss"] is None else losses.get(settings["loss"]),
+                      metrics=settings["metrics"], weighted_metrics=settings["weighted_metrics"])
+        if payload.get("optimizer_state") is not None:
+            model.optimizer.set_state(payload["optimizer_state"])
+    return model
+
+
+def save_weights(model, path) -> None:
+    """Only the weights (with their names and shapes)."""
+    model._require_built("save_weights")
+    atomic_save({"format": WEIGHTS_FORMAT, "version": VERSION, **_weights_payload(model)}, path)
+
+
+def load_weights(model, path) -> None:
+    """Weights saved by `save_weights` or `save`; every name and shape is checked before any copy."""
+    payload = safe_load(path)
+    if not isinstance(payload, dict) or payload.get("format") not in (WEIGHTS_FORMAT, MODEL_FORMAT):
+        raise ValueError(f"Invalid weights file {path!s}: not a kerasette weights or model file")
+    _assign_weights(model, payload, path)
+
+
+# ----- helpers ---------------------------------------------------------------------------------
+def _weights_payload(model) -> dict:
+    return {"weight_names": [w.name for w in model.weights],
+            "weights": [w.value.detach().cpu().clone() for w in model.weights]}
+
+
+def _assign_weights(model, payload, path) -> None:
+    names, values = payload.get("weight_names", []), payload.get("weights", [])
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' is not built: build it (or fit / predict once) "
+                         f"before loading weights from {path!s}")
+    targets = model.weights
+    for i, w in enumerate(targets):
+        if i >= len(values):
+            raise ValueError(f"Invalid weights file {path!s}: it holds {len(values)} weights; the "
+                             f"model needs {len(targets)} (first missing: '{w.name}' {w.shape})")
+        if tuple(values[i].shape) != w.shape:
+            raise ValueError(f"Invalid weights file {path!s}: weight {i} ('{names[i]}' in the file) "
+                             f"has shape {tuple(values[i].shape)}, but the model's '{w.name}' "
+                             f"expects {w.shape}")
+    if len(values) != len(targets):
+        raise ValueError(f"Invalid weights file {path!s}: it holds {len(values)} weights, the model "
+                         f"has {len(targets)} (first extra: '{names[len(targets)]}')")
+    for w, v in zip(targets, values):
+        w.assign(v.to(device=w.value.device, dtype=w.value.dtype))
+
+
+def _check_format(payload, expected, path) -> None:
+    if not isinstance(payload, dict) or payload.get("format") != expected:
+        raise ValueError(f"Invalid model file {path!s}: not a kerasette model (format "
+                         f"{payload.get('format') if isinstance(payload, dict) else None!r})")
+    if payload.get("version", 0) > VERSION:
+        raise ValueError(f"Invalid model file {path!s}: format version {payload['version']} is newer "
+                         f"than this kerasette understands ({VERSION})")
+
+
+def _metric_id(ident):
+    return ident if isinstance(ident, str) else metrics.serialize(ident)
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_cpu(v) for v in obj]
+    return obj

@@ -1,0 +1,113 @@
+"""Checking labels against the loss and the model's output, once per call, before any training.
+
+Everything here runs on whole arrays once per `fit` / `evaluate`, never per batch.
+"""
+
+import torch
+
+from .. import losses as L
+from ..data import check_finite, to_tensor
+
+
+def loss_kind(loss) -> str:
+    """'sparse', 'categorical', 'binary' or 'regression': what labels the loss expects."""
+    if isinstance(loss, L.SparseCategoricalCrossentropy):
+        return "sparse"
+    if isinstance(loss, L.CategoricalCrossentropy):
+        return "categorical"
+    if isinstance(loss, L.BinaryCrossentropy):
+        return "binary"
+    return "regression"
+
+
+def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y") -> torch.Tensor:
+    """Validate `y` for `loss` and a model output of `output_shape` (batch dim first, None).
+
+    Returns y on `device`: int64 class indices of shape (N,) for sparse cross-entropy, else `dtype`
+    with the output's per-sample shape ((N,) is accepted for a single output unit and reshaped).
+    """
+    y = to_tensor(y, name)
+    kind = loss_kind(loss)
+    per_sample = tuple(output_shape[1:])
+    loss_name = getattr(loss, "name", type(loss).__name__)
+    if kind == "sparse":
+        if y.dim() == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.dim() != 1:
+            raise ValueError(f"Invalid {name}: {loss_name} expects integer class indices of shape "
+                             f"(N,) or (N, 1), received shape {tuple(y.shape)}; use "
+                             f"categorical_crossentropy for one-hot labels")
+        if y.is_floating_point():
+            check_finite(y, name)
+            if not bool((y == y.round()).all()):
+                raise ValueError(f"Invalid {name}: {loss_name} expects integer class indices, "
+                                 f"received non-integer values")
+        y = y.to(torch.int64)
+        n_classes = per_sample[-1] if per_sample else None
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or (n_classes is not None and hi >= n_classes):
+            raise ValueError(f"Invalid {name}: class indices must lie in [0, {n_classes}) for a model "
+                             f"with {n_classes} outputs, received values in [{lo}, {hi}]")
+        return y.to(device)
+
+    if y.dim() == 1 and per_sample == (1,):
+        y = y[:, None]
+    if tuple(y.shape[1:]) != per_sample:
+        hint = ""
+        if kind == "categorical" and y.dim() == 1:
+            hint = "; use sparse_categorical_crossentropy for integer class labels"
+        raise ValueError(f"Invalid {name}: expected per-sample shape {per_sample} to match the model "
+                         f"output {tuple(output_shape)} for {loss_name}, received shape "
+                         f"{tuple(y.shape)}{hint}")
+    y = y.to(device=device, dtype=dtype)
+    check_finite(y, name)
+    if kind in ("binary", "categorical"):
+        lo, hi = float(y.min()), float(y.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(f"Invalid {name}: {loss_name} expects labels in [0, 1], received "
+                             f"values in [{lo}, {hi}]")
+    return y
+
+
+def class_indices(y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Integer class of each sample: the label itself, the argmax of one-hot rows, or y > 0.5."""
+    if kind == "sparse":
+        return y
+    if y.dim() == 2 and y.shape[1] > 1:
+        return y.argmax(1)
+    return (y.reshape(y.shape[0], -1)[:, 0] > 0.5).to(torch.int64)
+
+
+def class_weight_to_sample_weight(class_weight: dict, y: torch.Tensor, kind: str,
+                                  n_outputs: int) -> torch.Tensor:
+    """Per-sample weights from a {class: weight} dict; ValueError for keys that are not classes."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"Invalid class_weight: expected a dict {{class index: weight}}, received "
+                        f"{type(class_weight).__name__}")
+    n_classes = 2 if n_outputs == 1 else n_outputs
+    bad = [k for k in class_weight
+           if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n_classes]
+    if bad:
+        raise ValueError(f"Invalid class_weight: keys must be class indices in [0, {n_classes}), "
+                         f"received unknown key(s) {bad}")
+    table = torch.ones(n_classes, dtype=torch.float64)
+    for k, w in class_weight.items():
+        table[k] = float(w)
+    return table.to(y.device)[class_indices(y, kind)]
+
+
+def degenerate_split_warning(y_train: torch.Tensor, y_val: torch.Tensor, kind: str):
+    """A message when a validation slice is degenerate for classification, else None."""
+    if kind == "regression":
+        return None
+    train_classes = set(class_indices(y_train, kind).unique().tolist())
+    val_classes = set(class_indices(y_val, kind).unique().tolist())
+    if len(val_classes) == 1 and len(train_classes) > 1:
+        return (f"validation_split gave a validation set with a single class "
+                f"({val_classes.pop()}); the data may be sorted by label: shuffle it before fit, "
+                f"or pass validation_data")
+    missing = val_classes - train_classes
+    if missing:
+        return (f"validation_split gave a validation set holding class(es) {sorted(missing)} that the "
+                f"training part lacks; shuffle the data before fit, or pass validation_data")
+    return None
