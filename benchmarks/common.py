@@ -1,0 +1,144 @@
+"""Shared pieces of the benchmarks: the seeds' data, the two baselines, and a timing harness.
+
+The baselines are what kerasette is measured against:
+- `lean_loop`: the fastest honest manual-backprop loop we can write by hand — flat parameter and
+  gradient buffers, `addmm`, one permutation per epoch, the epoch's loss summed on the device.
+- `torch_nn_loop`: the usual torch.nn + autograd + torch.optim (foreach) loop on the same net and data.
+"""
+
+import math
+import statistics
+import time
+
+import torch
+
+
+def disk_data(n=1000, seed=0, one_hot=True):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 2, generator=g)
+    inside = ((x - 0.5).pow(2).sum(1) < 1 / (2 * math.pi)).long()
+    y = torch.nn.functional.one_hot(inside, 2).float() if one_hot else inside.float()[:, None]
+    return x, y
+
+
+def mlp_shapes(sizes):
+    return [(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)]
+
+
+def init_params(sizes, seed=0, dtype=torch.float32):
+    """Glorot-uniform kernels (in, out) and zero biases, as plain tensors."""
+    g = torch.Generator().manual_seed(seed)
+    params = []
+    for fan_in, fan_out in mlp_shapes(sizes):
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        params.append(((torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * limit).to(dtype))
+        params.append(torch.zeros(fan_out, dtype=dtype))
+    return params
+
+
+def lean_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
+    """Manual backprop, ReLU hidden layers, linear output, MSE, plain SGD on flat buffers."""
+    params = init_params(sizes, seed, x.dtype)
+    flat = torch.cat([p.reshape(-1) for p in params])
+    grad = torch.zeros_like(flat)
+    views, gviews, off = [], [], 0
+    for p in params:
+        views.append(flat[off:off + p.numel()].view(p.shape))
+        gviews.append(grad[off:off + p.numel()].view(p.shape))
+        off += p.numel()
+    Ws, bs, dWs, dbs = views[0::2], views[1::2], gviews[0::2], gviews[1::2]
+    n_layers = len(Ws)
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        xs, ys = x[perm], y[perm]
+        loss_sum = torch.zeros((), dtype=x.dtype)
+        for start in range(0, n, batch_size):
+            xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+            acts = [xb]
+            h = xb
+            for i in range(n_layers):
+                h = torch.addmm(bs[i], h, Ws[i])
+                if i < n_layers - 1:
+                    h = torch.relu(h)
+                acts.append(h)
+            diff = h - yb
+            loss_sum.add_(diff.square().mean(), alpha=xb.shape[0])
+            d = diff * (2.0 / diff.numel())
+            grad.zero_()
+            for i in range(n_layers - 1, -1, -1):
+                dWs[i].addmm_(acts[i].T, d)
+                dbs[i].add_(d.sum(0))
+                if i > 0:
+                    d = (d @ Ws[i].T) * (acts[i] > 0)
+            flat.add_(grad, alpha=-lr)
+        float(loss_sum)  # the epoch report reads the loss once
+    return flat
+
+
+def torch_nn_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
+    """The same net with torch.nn + autograd + torch.optim.SGD(foreach=True)."""
+    nn = torch.nn
+    layers = []
+    params = init_params(sizes, seed, x.dtype)
+    for i, (fan_in, fan_out) in enumerate(mlp_shapes(sizes)):
+        lin = nn.Linear(fan_in, fan_out).to(x.dtype)
+        with torch.no_grad():
+            lin.weight.copy_(params[2 * i].T)
+            lin.bias.copy_(params[2 * i + 1])
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    net = nn.Sequential(*layers)
+    opt = torch.optim.SGD(net.parameters(), lr=lr, foreach=True)
+    loss_fn = nn.MSELoss()
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        xs, ys = x[perm], y[perm]
+        loss_sum = torch.zeros((), dtype=x.dtype)
+        for start in range(0, n, batch_size):
+            xb, yb = xs[start:start + batch_size], ys[start:start + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xb), yb)
+            loss.backward()
+            opt.step()
+            loss_sum.add_(loss.detach(), alpha=xb.shape[0])
+        float(loss_sum)
+    return net
+
+
+def kerasette_fit(x, y, sizes, epochs, batch_size, lr, seed=0, callbacks=None, verbose=0):
+    import kerasette as ks
+
+    ks.utils.set_random_seed(seed)
+    layers = [ks.Input((sizes[0],))]
+    for units in sizes[1:-1]:
+        layers.append(ks.layers.Dense(units, activation="relu"))
+    layers.append(ks.layers.Dense(sizes[-1]))
+    model = ks.Sequential(layers)
+    model.compile(optimizer=ks.optimizers.SGD(learning_rate=lr), loss="mse")
+    model.set_weights([p.numpy() for p in init_params(sizes, seed, x.dtype)])
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+    return model
+
+
+def alternate(contenders: dict, rounds: int):
+    """Run each contender once per round, in turn; return {name: [seconds, ...]}."""
+    times = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def report(times: dict, baseline: str, unit="s"):
+    base = statistics.median(times[baseline])
+    print(f"{'contender':<28}{'median':>10}{'min':>10}{'vs ' + baseline:>22}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:<28}{med:>9.3f}{unit}{min(ts):>9.3f}{unit}{med / base:>21.2f}x")
