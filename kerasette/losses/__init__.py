@@ -1,0 +1,75 @@
+"""Losses (Keras 3 names): each gives its value and its gradient w.r.t. the predictions, by hand.
+
+    loss = ks.losses.get("mse")                        # or MeanSquaredError(), or a config dict
+    value = loss(y_true, y_pred, sample_weight=None)   # 0-d tensor (Keras API)
+    value, backward = loss.forward(y_true, y_pred)     # what the model uses
+    dy_pred = backward()                               # dL/dy_pred, y_pred's shape
+
+The reductions ("sum_over_batch_size", "sum", None) follow Keras: see `losses.base`.
+"""
+
+from .base import REDUCTIONS, Loss
+from .binary import BinaryCrossentropy
+from .categorical import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .regression import Huber, MeanAbsoluteError, MeanSquaredError
+
+_CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
+            CategoricalCrossentropy, SparseCategoricalCrossentropy)
+
+# String ids: Keras's function names and aliases, and the class names.
+_REGISTRY = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber, "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    **{cls.__name__: cls for cls in _CLASSES},
+}
+
+
+def get(identifier) -> Loss:
+    """A loss from a string id, a Loss (returned as is), a Loss subclass (instantiated with its
+    defaults) or a config dict `{"class_name": ..., "config": {...}}` (as `serialize` gives)."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _REGISTRY.get(identifier)
+        if cls is None:
+            raise ValueError(f"Unknown loss: {identifier!r}; expected one of "
+                             f"{sorted(_REGISTRY)} or a Loss instance")
+        return cls()
+    if isinstance(identifier, dict):
+        cls = _REGISTRY.get(identifier.get("class_name"))
+        config = identifier.get("config", {})
+        if cls is None or not isinstance(config, dict):
+            raise ValueError(f"Invalid loss config: expected {{'class_name': one of "
+                             f"{sorted(_REGISTRY)}, 'config': dict}}, received {identifier!r}")
+        return cls.from_config(config)
+    raise TypeError(f"Invalid loss: expected a string id, a Loss or a config dict, "
+                    f"received {type(identifier).__name__}")
+
+
+def serialize(loss: Loss) -> dict:
+    """`{"class_name": ..., "config": ...}` for a built-in loss; `get` turns it back into one."""
+    if not isinstance(loss, Loss):
+        raise TypeError(f"Invalid loss: expected a Loss, received {type(loss).__name__}")
+    if type(loss) not in _CLASSES:
+        raise ValueError(f"Cannot serialize custom loss {loss!r}; only built-in losses "
+                         f"({', '.join(c.__name__ for c in _CLASSES)}) can be saved")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict) -> Loss:
+    """The inverse of `serialize` (same as `get(config)`)."""
+    if not isinstance(config, dict):
+        raise TypeError(f"Invalid loss config: expected a dict, received {type(config).__name__}")
+    return get(config)
+
+
+__all__ = [
+    "REDUCTIONS", "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "serialize", "deserialize",
+]
