@@ -1,0 +1,115 @@
+"""`BackupAndRestore`: resume an interrupted `fit` exactly where its last backup left it."""
+
+import os
+import sys
+
+import numpy as np
+import torch
+
+from ..io_utils import atomic_save, safe_load
+from .callback import Callback, overrides
+
+_FILE = "backup.pt"
+_FORMAT = 1
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state to `backup_dir` and restore it when `fit` runs again.
+
+    At the end of every epoch (or every `save_freq` batches) one file, `backup_dir/backup.pt`,
+    is written atomically with: the weights, the optimizer state (slots, step count, learning
+    rate), the number of finished epochs, and the state of every random generator fit uses
+    (shuffling, dropout). In `on_train_begin`, if the file exists, all of it is restored and
+    `model._resume_epoch` is set, so fit continues with the next epoch. With the default
+    `save_freq="epoch"`, a run interrupted (by an exception, Ctrl-C or a crash) and run again
+    with the same callback ends with exactly the weights of an uninterrupted run.
+
+    With an integer `save_freq` the backup is also taken mid-epoch; resuming from such a backup
+    restarts the interrupted epoch from its first batch with the mid-epoch weights (as Keras
+    does), which is not bit-identical to an uninterrupted run.
+
+    The backup file is deleted (and `backup_dir` too, if then empty) when training finishes
+    normally (all epochs done, or stopped by a callback) and `delete_checkpoint` is True; it is
+    kept after an exception or Ctrl-C, which is the point. The state of other callbacks
+    (History, EarlyStopping...) is not part of the backup.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
+            raise ValueError(f"Invalid backup_dir for BackupAndRestore: expected a non-empty "
+                             f"path, received {backup_dir!r}")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq < 1):
+            raise ValueError(f"Invalid save_freq for BackupAndRestore: expected 'epoch' or a "
+                             f"positive number of batches, received {save_freq!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self.path = os.path.join(self.backup_dir, _FILE)
+        self._epochs_done = 0
+        self._batches_since_save = 0
+
+    def _wants_hook(self, name: str) -> bool:
+        if name == "on_train_batch_end":
+            return self.save_freq != "epoch" or overrides(self, name, BackupAndRestore)
+        return super()._wants_hook(name)
+
+    # ----- saving -----
+    def _state(self) -> dict:
+        model = self.model
+        optimizer = getattr(model, "optimizer", None)
+        return {
+            "format": _FORMAT,
+            "epoch": self._epochs_done,
+            "weights": [torch.from_numpy(np.array(w, copy=True)) for w in model.get_weights()],
+            "optimizer": optimizer.get_state() if optimizer is not None else None,
+            "rng": model.get_rng_state(),
+        }
+
+    def _save(self) -> None:
+        atomic_save(self._state(), self.path)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._epochs_done = epoch + 1
+        if self.save_freq == "epoch":
+            self._save()
+
+    # ----- restoring -----
+    def on_train_begin(self, logs=None):
+        self._epochs_done = 0
+        self._batches_since_save = 0
+        if not os.path.exists(self.path):
+            return
+        state = safe_load(self.path)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"BackupAndRestore: {self.path} is not a backup this version can "
+                             f"read; delete it to start over")
+        try:
+            self.model.set_weights([w.numpy() for w in state["weights"]])
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir} does not fit "
+                             f"this model ({e}); use a new backup_dir or delete the old one") from e
+        if state["optimizer"] is not None and getattr(self.model, "optimizer", None) is not None:
+            self.model.optimizer.set_state(state["optimizer"])
+        self.model.set_rng_state(state["rng"])
+        self._epochs_done = int(state["epoch"])
+        self.model._resume_epoch = self._epochs_done
+
+    def on_train_end(self, logs=None):
+        # Called by fit after a normal end, and also inside its `except KeyboardInterrupt`
+        # block: an exception being handled means the run did not finish, keep the backup.
+        interrupted = sys.exc_info()[1] is not None
+        finished = self.model.stop_training or self._epochs_done >= self.params.get("epochs", 0)
+        if self.delete_checkpoint and finished and not interrupted and os.path.exists(self.path):
+            os.remove(self.path)
+            if not os.listdir(self.backup_dir):  # remove the folder only if nothing else is in it
+                os.rmdir(self.backup_dir)
