@@ -1,0 +1,63 @@
+"""Optimizers on flat weight buffers, in order of increasing complexity: SGD, Adagrad, RMSprop,
+Adam, AdamW. Keras 3 names, arguments, defaults and update rules; each file's docstring gives
+the rule and how it relates to torch.optim.
+
+    opt = kerasette.optimizers.get("adam")      # id, instance, or {"class_name", "config"} dict
+    opt.build(model.weights)                    # packs the trainable weights into one flat buffer
+    opt.zero_grad(); ...backward...; opt.step()
+"""
+
+from . import schedules
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .base import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+_IDS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+
+
+def _lookup(name: str, what: str):
+    cls = _IDS.get(name.lower()) if isinstance(name, str) else None
+    if cls is None:
+        classes = [c.__name__ for c in _IDS.values()]
+        raise ValueError(f"Invalid {what}: unknown optimizer {name!r}; expected one of "
+                         f"{sorted(_IDS)} (or the class names {classes})")
+    return cls
+
+
+def serialize(optimizer: Optimizer) -> dict:
+    """{"class_name": "Adam", "config": optimizer.get_config()}."""
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"Invalid optimizer: expected a kerasette Optimizer, received "
+                        f"{type(optimizer).__name__}")
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config: dict) -> Optimizer:
+    """Inverse of `serialize` (class names are matched case-insensitively, as ids are)."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(f"Invalid optimizer config: expected a dict with 'class_name' and "
+                        f"'config', received {config!r}")
+    cls = _lookup(config["class_name"], "optimizer config")
+    return cls.from_config(dict(config.get("config") or {}))
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from an id ("sgd", "adam", "adamw", "rmsprop", "adagrad", or a class name),
+    a `serialize` dict, an Optimizer class, or an Optimizer instance (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier, "optimizer")()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise TypeError(f"Invalid optimizer: expected an id string {sorted(_IDS)}, a config dict or an "
+                    f"Optimizer, received {type(identifier).__name__} {identifier!r}")
+
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "schedules", "get",
+           "serialize", "deserialize"]
