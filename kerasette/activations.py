@@ -173,12 +173,14 @@ class GELU(ActivationFunction):
 
     dx = dy * (Phi(x) + x * phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi) the normal density.
     This is PyTorch's default GELU and Keras's `approximate=False`, not the tanh approximation.
+    Phi is computed as erfc(-x / sqrt(2)) / 2, which equals (1 + erf(x / sqrt(2))) / 2 but keeps
+    its relative accuracy for very negative x, where 1 + erf(...) would cancel.
     """
 
     name = "gelu"
 
     def forward(self, x):
-        cdf = (torch.erf(x * _INV_SQRT2) + 1) * 0.5
+        cdf = torch.erfc(x * -_INV_SQRT2) * 0.5
         y = x * cdf
 
         def backward(dy):
