@@ -393,6 +393,43 @@ def test_property_streaming_equals_reference(n, c, extra, cuts, seed, weighted):
         _wmean(per_sample, w), rel=1e-9)
 
 
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 30), c=st.integers(1, 4), extra=st.integers(0, 2),
+       cuts=st.lists(st.integers(1, 12), min_size=1, max_size=4), seed=st.integers(0, 2**31),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_fast_path_matches_readable_twin(n, c, extra, cuts, seed, dtype):
+    """Unweighted class updates (sum of elementwise values, alpha = 1/k) equal the running mean of
+    the public per-sample functions (MeanMetricWrapper), batch by batch."""
+    rng = np.random.default_rng(seed)
+    shape = (n,) + (3,) * extra + (c,)
+    y, p = rng.random(shape).astype(dtype), rng.random(shape).astype(dtype)
+    yb = (y > 0.5).astype(dtype)
+    labels = rng.integers(0, c, size=shape[:-1])
+    cases = [(M.BinaryAccuracy(threshold=0.4), M.binary_accuracy, {"threshold": 0.4}, yb),
+             (M.MeanSquaredError(), M.mean_squared_error, {}, y),
+             (M.MeanAbsoluteError(), M.mean_absolute_error, {}, y),
+             (M.CategoricalAccuracy(), M.categorical_accuracy, {}, np.eye(c)[labels]),
+             (M.SparseCategoricalAccuracy(), M.sparse_categorical_accuracy, {}, labels)]
+    for fast, fn, kwargs, labels_ in cases:
+        twin = M.MeanMetricWrapper(fn, **kwargs)
+        for sl in _batches(n, cuts):
+            yt, yp = torch.as_tensor(labels_[sl]), torch.as_tensor(p[sl])
+            fast.update_state(yt, yp)
+            twin.update_state(yt, yp)
+            assert fast.result().dtype == twin.result().dtype == torch.as_tensor(p).dtype
+            assert fast.result().item() == pytest.approx(twin.result().item(), rel=1e-5)
+
+
+def test_mean_fast_path_matches_general_path():
+    values = [torch.tensor(v) for v in (0.25, 1.5, 3.0)]
+    fast, general = M.Mean(), M.Mean()
+    for v, n in zip(values, (32, 32, 5)):
+        fast.update_state(v, sample_weight=n)          # 0-d value, number weight: one add_
+        general.update_state(v.reshape(1), sample_weight=torch.tensor([float(n)]))
+    assert fast.result().item() == pytest.approx(general.result().item())
+    assert fast.result().item() == pytest.approx((0.25 * 32 + 1.5 * 32 + 3.0 * 5) / 69)
+
+
 # ---- resolution ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("y_shape, p_shape, cls", [
@@ -496,7 +533,9 @@ def test_bad_inputs_raise_before_state_changes():
         m.update_state(torch.zeros(4, 1), torch.ones(4, 1), sample_weight=torch.ones(3))
     with pytest.raises(ValueError, match="sample_weight"):
         m.update_state(torch.zeros(4, 1), torch.ones(4, 1), sample_weight=torch.ones(4, 2))
-    assert m.result().item() == 1.0 and m._count == 4
+    assert m.result().item() == 1.0
+    m.update_state(torch.zeros(4, 1), torch.ones(4, 1))  # the failed updates counted nothing
+    assert m.result().item() == 0.5
     s = M.SparseCategoricalAccuracy()
     with pytest.raises(ValueError, match="y_true"):
         s.update_state(torch.zeros(4, 3), torch.ones(4, 3))

@@ -187,7 +187,16 @@ class Mean(Metric):
         return self._total.dtype
 
     def update_state(self, values, sample_weight=None) -> None:
-        values = to_tensor(values, self._total.device if self._total is not None else None)
+        total = self._total
+        if (type(sample_weight) in (int, float) and isinstance(values, torch.Tensor)
+                and values.dim() == 0 and total is not None and values.device == total.device):
+            # fast path for the model's loss tracker (a 0-d batch loss weighted by the batch size),
+            # one kernel; `_accumulate` below is the general twin and gives the same sums
+            total.add_(values, alpha=sample_weight)
+            self._count += sample_weight
+            return
+        if not isinstance(values, torch.Tensor):
+            values = to_tensor(values, total.device if total is not None else None)
         self._accumulate(values, sample_weight)
 
     def _accumulate(self, values: torch.Tensor, sample_weight) -> None:
