@@ -1,12 +1,12 @@
 """Weight initializers (Keras 3 names), each a callable `init(shape, dtype=None) -> Tensor`.
 
-Fan rules (as in Keras): for a 2-D kernel of shape (fan_in, fan_out) — Dense's (in_features, units) —
-fan_in = shape[0] and fan_out = shape[1]. For a convolution kernel (kh, kw, in, out) the receptive field
-kh*kw multiplies both: fan_in = in*kh*kw, fan_out = out*kh*kw. A 1-D shape (a bias) has
-fan_in = fan_out = shape[0]; a scalar has 1.
+Fan rules (as in Keras): for a 2-D kernel of shape (fan_in, fan_out) — Dense's
+(in_features, units) — fan_in = shape[0] and fan_out = shape[1]. For a convolution kernel
+(kh, kw, in, out) the receptive field kh*kw multiplies both: fan_in = in*kh*kw,
+fan_out = out*kh*kw. A 1-D shape (a bias) has fan_in = fan_out = shape[0]; a scalar has 1.
 
-Randomness is seeded: an initializer built with `seed=s` gives the same tensor every time it is called
-with the same shape; without a seed it draws from kerasette's global stream
+Randomness is seeded: an initializer built with `seed=s` gives the same tensor every time it is
+called with the same shape; without a seed it draws from kerasette's global stream
 (`ks.utils.set_random_seed`). Values are drawn on the CPU, so they do not depend on the device.
 """
 
@@ -34,13 +34,16 @@ class Initializer:
 
     def __init__(self, seed: int | None = None):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ValueError(f"Invalid seed: expected None or a non-negative int, received {seed!r}")
+            raise ValueError(f"Invalid seed: expected None or a non-negative int, "
+                             f"received {seed!r}")
         self.seed = seed
 
     def __call__(self, shape, dtype=None) -> torch.Tensor:
         shape = tuple(int(s) for s in shape)
+        if any(s < 0 for s in shape):
+            raise ValueError(f"Invalid shape: expected non-negative sizes, received {shape}")
+        dtype = _torch_dtype(dtype)
         gen = global_generator() if self.seed is None else make_generator(self.seed)
-        dtype = dtype or config.floatx_dtype()
         return self.sample(shape, gen).to(dtype)
 
     def sample(self, shape, generator) -> torch.Tensor:
@@ -58,7 +61,7 @@ class Constant(Initializer):
 
     def __init__(self, value: float = 0.0):
         super().__init__(None)
-        self.value = float(value)
+        self.value = _real("value", value)
 
     def sample(self, shape, generator):
         return torch.full(shape, self.value, dtype=torch.float64)
@@ -96,12 +99,13 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean: float = 0.0, stddev: float = 1.0, seed: int | None = None):
         super().__init__(seed)
-        if not stddev >= 0:
+        if not _real("stddev", stddev) >= 0:
             raise ValueError(f"Invalid stddev: expected >= 0, received {stddev!r}")
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev = _real("mean", mean), float(stddev)
 
     def sample(self, shape, generator):
-        return torch.randn(shape, generator=generator, dtype=torch.float64) * self.stddev + self.mean
+        normal = torch.randn(shape, generator=generator, dtype=torch.float64)
+        return normal * self.stddev + self.mean
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -112,7 +116,7 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         super().__init__(seed)
-        if not maxval >= minval:
+        if not _real("maxval", maxval) >= _real("minval", minval):
             raise ValueError(f"Invalid maxval: expected >= minval={minval}, received {maxval!r}")
         self.minval, self.maxval = float(minval), float(maxval)
 
@@ -136,7 +140,7 @@ class VarianceScaling(Initializer):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         super().__init__(seed)
-        if not scale > 0:
+        if not _real("scale", scale) > 0:
             raise ValueError(f"Invalid scale: expected > 0, received {scale!r}")
         if mode not in self.MODES:
             raise ValueError(f"Invalid mode: expected one of {self.MODES}, received {mode!r}")
@@ -186,13 +190,13 @@ class GlorotNormal(Initializer):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         super().__init__(seed)
-        if not gain > 0:
+        if not _real("gain", gain) > 0:
             raise ValueError(f"Invalid gain: expected > 0, received {gain!r}")
         self.gain = float(gain)
 
     def sample(self, shape, generator):
         fan_in, fan_out = compute_fans(shape)
-        std = self.gain * math.sqrt(2.0 / (fan_in + fan_out))
+        std = self.gain * math.sqrt(2.0 / max(1, fan_in + fan_out))  # max: zero-size shapes
         return torch.randn(shape, generator=generator, dtype=torch.float64) * std
 
     def get_config(self):
@@ -242,16 +246,20 @@ class LecunNormal(VarianceScaling):
 class TorchDefault(Initializer):
     """U(±1/sqrt(fan_in)): what torch.nn.Linear gives its weight and bias (seed 004's choice).
 
-    For a bias, pass the fan-in of its layer: `TorchDefault(fan_in=in_features)`; without it the bias
-    shape's own length is used.
+    For a bias, pass the fan-in of its layer: `TorchDefault(fan_in=in_features)`; without it the
+    bias shape's own length is used.
     """
 
     def __init__(self, fan_in: int | None = None, seed: int | None = None):
         super().__init__(seed)
+        if fan_in is not None and (isinstance(fan_in, bool) or not isinstance(fan_in, int)
+                                   or fan_in < 1):
+            raise ValueError(f"Invalid fan_in: expected None or a positive int, "
+                             f"received {fan_in!r}")
         self.fan_in = fan_in
 
     def sample(self, shape, generator):
-        fan_in = self.fan_in or compute_fans(shape)[0]
+        fan_in = self.fan_in or max(1, compute_fans(shape)[0])  # max: zero-size shapes
         bound = 1.0 / math.sqrt(fan_in)
         return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * bound
 
@@ -296,6 +304,32 @@ def serialize(init) -> dict | str:
         if type(init) is cls:
             return {"class_name": key, "config": init.get_config()}
     raise ValueError(f"Cannot serialize custom initializer {init!r}; use a built-in one to save")
+
+
+def _real(name: str, value) -> float:
+    """`value` (a number, or a one-element tensor or array) as a float, or a TypeError naming
+    the argument."""
+    if not isinstance(value, (bool, str)):
+        try:
+            return float(value)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+    raise TypeError(f"Invalid {name}: expected a real number, received {value!r}")
+
+
+def _torch_dtype(dtype) -> torch.dtype:
+    """None (kerasette's floatx), a torch dtype, or its name ("float32", as Keras takes)."""
+    if dtype is None:
+        return config.floatx_dtype()
+    if isinstance(dtype, str):
+        resolved = getattr(torch, dtype, None)
+        if not isinstance(resolved, torch.dtype):
+            raise ValueError(f"Invalid dtype: expected a torch dtype or its name, "
+                             f"received {dtype!r}")
+        dtype = resolved
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"Invalid dtype: expected a torch dtype or its name, received {dtype!r}")
+    return dtype
 
 
 def _snake(name: str) -> str:
