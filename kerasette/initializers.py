@@ -185,7 +185,7 @@ class GlorotNormal(Initializer):
     """Xavier normal: N(0, gain^2 * 2 / (fan_in + fan_out)) — the seeds' Xavier init, with `gain`.
 
     gain=1 is Keras's GlorotNormal except that Keras truncates at 2 std; this one is a plain normal,
-    as in the seed reports and `torch.nn.init.xavier_normal_`.
+    as in the seed reports and PyTorch's `init.xavier_normal_`.
     """
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
@@ -244,7 +244,7 @@ class LecunNormal(VarianceScaling):
 
 
 class TorchDefault(Initializer):
-    """U(±1/sqrt(fan_in)): what torch.nn.Linear gives its weight and bias (seed 004's choice).
+    """U(±1/sqrt(fan_in)): what PyTorch's Linear gives its weight and bias (seed 004's choice).
 
     For a bias, pass the fan-in of its layer: `TorchDefault(fan_in=in_features)`; without it the
     bias shape's own length is used.

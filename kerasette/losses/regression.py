@@ -58,7 +58,7 @@ class MeanAbsoluteError(_PerOutputLoss):
 
 
 class Huber(_PerOutputLoss):
-    """Huber loss (Keras and `torch.nn.functional.huber_loss`):
+    """Huber loss (as Keras and PyTorch's functional `huber_loss`):
 
         term = d^2 / 2                    if |d| <= delta
                delta |d| - delta^2 / 2    otherwise
