@@ -1,6 +1,6 @@
 """Optimizers on flat weight buffers, in order of increasing complexity: SGD, Adagrad, RMSprop,
 Adam, AdamW. Keras 3 names, arguments, defaults and update rules; each file's docstring gives
-the rule and how it relates to torch.optim.
+the rule and how it relates to PyTorch's optimizers.
 
     opt = kerasette.optimizers.get("adam")      # id, instance, or {"class_name", "config"} dict
     opt.build(model.weights)                    # packs the trainable weights into one flat buffer

@@ -3,7 +3,7 @@
     a <- a + g^2              ("accumulator" slot, starts at initial_accumulator_value)
     w <- w - lr * g / sqrt(a + epsilon)
 
-Epsilon sits inside the square root, as in Keras. torch.optim.Adagrad puts it outside,
+Epsilon sits inside the square root, as in Keras. PyTorch's Adagrad puts it outside,
 w <- w - lr * g / (sqrt(a) + eps), and has no default starting value (0); with
 initial_accumulator_value > 0 and a tiny epsilon the two agree. Weight decay is decoupled
 (w <- w - lr * weight_decay * w first), where torch adds weight_decay * w to the gradient.

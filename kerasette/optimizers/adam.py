@@ -9,7 +9,7 @@ For step t = iterations + 1 (1-based):
     w <- w - alpha * m / (sqrt(v) + epsilon)
 
 Epsilon is Keras's "epsilon hat": it is added to sqrt(v) before the bias correction of v.
-torch.optim.Adam adds it after, w <- w - lr / (1 - beta_1^t) * m / (sqrt(v / (1 - beta_2^t)) + eps);
+PyTorch's Adam adds it after, w <- w - lr / (1 - beta_1^t) * m / (sqrt(v / (1 - beta_2^t)) + eps);
 the two agree when eps_torch = epsilon / sqrt(1 - beta_2^t), so they agree up to O(epsilon) and
 exactly as epsilon -> 0. Keras's default epsilon is 1e-7 (torch: 1e-8). Adam's `weight_decay` is
 decoupled, as in Keras (w <- w - lr * weight_decay * w before the update, i.e. AdamW); torch's Adam

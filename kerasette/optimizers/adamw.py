@@ -4,7 +4,7 @@
     then the Adam update of `adam.py`
 
 This is Keras 3's AdamW (weight_decay defaults to 0.004 and may not be None) and also what
-torch.optim.AdamW does (w *= 1 - lr * weight_decay, then Adam); the only difference from torch is
+PyTorch's AdamW does (w *= 1 - lr * weight_decay, then Adam); the only difference from torch is
 Adam's epsilon placement (see adam.py). In Keras, and here, Adam(weight_decay=x) is the same as
 AdamW(weight_decay=x).
 """

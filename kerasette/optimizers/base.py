@@ -43,7 +43,7 @@ class Optimizer:
         learning_rate: float >= 0, a `schedules.LearningRateSchedule`, or a callable of the step
             (a callable taking no argument is called without one, as in Keras).
         weight_decay: None or float >= 0. Decoupled decay `w <- w - lr * weight_decay * w` before
-            the update, for every optimizer (Keras's convention; torch.optim's SGD, Adam, RMSprop
+            the update, for every optimizer (Keras's convention; PyTorch's SGD, Adam, RMSprop
             and Adagrad instead add `weight_decay * w` to the gradient; AdamW decays like Keras).
         clipnorm: None or float > 0. Each weight's gradient is rescaled so that its own L2 norm is
             at most clipnorm: g <- g * clipnorm / max(||g||, clipnorm).

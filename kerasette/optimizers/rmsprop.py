@@ -8,7 +8,7 @@
     momentum > 0:  m <- momentum * m + step;  w <- w - m  ("momentum" slot, starts at 0)
     else:          w <- w - step
 
-Relation to torch.optim.RMSprop (alpha = rho): torch puts epsilon outside the square root,
+Relation to PyTorch's RMSprop (alpha = rho): torch puts epsilon outside the square root,
 g / (sqrt(v) + eps) (here: inside, as Keras), and its momentum buffer holds g / (sqrt(v) + eps) with
 the learning rate applied afterwards (here: inside, as Keras), which only differs when the learning
 rate changes. With a tiny epsilon and a constant learning rate they agree. Weight decay is decoupled

@@ -6,7 +6,7 @@
     nesterov:       v <- momentum * v - lr * g
                     w <- w + momentum * v - lr * g
 
-Relation to torch.optim.SGD (dampening=0): torch keeps b <- momentum * b + g and steps
+Relation to PyTorch's SGD (dampening=0): torch keeps b <- momentum * b + g and steps
 w <- w - lr * b (nesterov: w <- w - lr * (g + momentum * b)). With a constant learning rate
 v = -lr * b and the two are the same; when the learning rate changes (a schedule,
 ReduceLROnPlateau) Keras's velocity keeps the old rates' steps while torch rescales the whole
