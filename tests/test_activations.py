@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kerasette import activations, config, layers
@@ -71,6 +71,7 @@ def test_check_gradients(name, kind, shape, seed):
     # |x| <= 4: further out tanh/sigmoid are so flat that finite differences of their rounded
     # values lose the digits we compare (the autograd oracle below covers the tails exactly)
     x = (torch.randn(shape, generator=g, dtype=torch.float64) * 2).clamp(-4, 4)
+    assume((x.abs() > 1e-4).all())  # off relu's kink at 0, where a +-eps nudge crosses it
     errors = check_gradients(make_target(name, kind), x, seed=seed)
     assert set(errors) == {"input"}
     assert errors["input"] < 1e-6
