@@ -262,7 +262,7 @@ def test_verbose_2_evaluate_and_predict_lines(capsys):
     cbs.on_test_end({"loss": 0.5})
     cbs.on_predict_begin()
     cbs.on_predict_end()
-    assert capsys.readouterr().out == "Evaluate - 0.50s - loss: 0.5000\nPredict - 0.00s - 0 steps\n"
+    assert capsys.readouterr().out == "Evaluate - 0.50s - loss: 0.5000\nPredict - 0.00s - 3 steps\n"
 
 
 def test_verbose_1_bar_reads_logs_only_when_redrawing(capsys):

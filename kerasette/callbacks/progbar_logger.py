@@ -162,4 +162,5 @@ class ProgbarLogger(Callback):
 
     def on_predict_end(self, logs=None):
         if self.verbose:
-            self._finish(None, "Predict", f"{self._seen} steps")
+            steps = self._seen or self.steps  # verbose=2 does not follow the batches
+            self._finish(None, "Predict", f"{steps} steps" if steps else None)
