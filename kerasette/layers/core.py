@@ -27,7 +27,8 @@ class InputLayer(Layer):
         return x, _identity
 
     def compute_output_shape(self, input_shape=None) -> tuple:
-        return (None, *self.shape)
+        batch = None if input_shape is None else input_shape[0]
+        return (batch, *self.shape)
 
     def get_config(self) -> dict:
         return {"shape": self.shape, "name": self.name}
