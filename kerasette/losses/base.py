@@ -67,15 +67,17 @@ class Loss:
         y_true, y_pred = _as_tensors(y_true, y_pred)
         y_true = self._check(y_true, y_pred)
         terms, grad = self._terms(y_true, y_pred)
-        axis = self._axis(y_pred)
-        if self.reduction == "sum_over_batch_size":
+        sum_over_batch_size = self.reduction == "sum_over_batch_size"
+        if sample_weight is None and sum_over_batch_size:  # the hot path: no reshaping at all
             scale = 1.0 / max(terms.numel(), 1)
-            value = terms.mean() if sample_weight is None else None
+            return terms.mean(), lambda: grad(scale)
+        axis = self._axis(y_pred)
+        if sum_over_batch_size:
+            scale = 1.0 / max(terms.numel(), 1)
         else:  # "sum": average the k terms of each sample, then add the samples
             scale = 1.0 / (terms.shape[axis] if axis is not None else 1)
-            value = terms.sum() * scale if sample_weight is None else None
         if sample_weight is None:
-            return value, lambda: grad(scale)
+            return terms.sum() * scale, lambda: grad(scale)
         w = _broadcast_weight(sample_weight, y_pred, axis)
         value = (terms * w).sum() * scale
         return value, lambda: grad(w * scale)
