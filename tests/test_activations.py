@@ -168,7 +168,7 @@ def test_linear_returns_its_input_and_dy_themselves():
     assert y is x and backward(dy) is dy
 
 
-# ---- extreme inputs ---------------------------------------------------------------------------
+# ---- extreme inputs --------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("name", NAMES)
 def test_huge_inputs_give_finite_outputs_and_gradients(name, dtype):
@@ -190,7 +190,7 @@ def test_huge_inputs_saturate_to_the_right_values():
     assert activations.softplus(torch.tensor([-50.0], dtype=torch.float64)).item() > 0
 
 
-# ---- get / serialize --------------------------------------------------------------------------
+# ---- get / serialize -------------------------------------------------------------------------
 def test_get_accepts_names_none_objects_and_dicts():
     for name in NAMES:
         act = activations.get(name)
@@ -235,7 +235,7 @@ def test_constructor_arguments_are_validated():
         layers.Activation("relux")
 
 
-# ---- the layers --------------------------------------------------------------------------------
+# ---- the layers ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_layers_expose_their_function(name):
     layer = REFERENCE[name][1]()

@@ -21,7 +21,7 @@ def float64():
     config.set_floatx("float32")
 
 
-# ---- Input ------------------------------------------------------------------------------------
+# ---- Input -----------------------------------------------------------------------------------
 def test_input_is_an_identity_layer_with_a_shape():
     inp = layers.Input(shape=(2,))
     assert isinstance(inp, layers.InputLayer) and inp.shape == (2,) and inp.built
@@ -45,7 +45,7 @@ def test_input_rejects_bad_shapes(shape):
         layers.Input(shape)
 
 
-# ---- Flatten ----------------------------------------------------------------------------------
+# ---- Flatten ---------------------------------------------------------------------------------
 @SETTINGS
 @given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4).map(tuple),
        seed=st.integers(0, 2**31 - 1))
@@ -70,7 +70,7 @@ def test_flatten_output_shape_with_unknown_dims():
     assert layers.Flatten().compute_output_shape((8,)) == (8, 1)
 
 
-# ---- every layer: output shapes and config round trips -------------------------------------
+# ---- every layer: output shapes and config round trips ---------------------------------------
 def all_layers():
     return [
         layers.Input((3, 4)), layers.Dense(5), layers.Dense(2, activation="gelu", use_bias=False),

@@ -61,7 +61,7 @@ def build_case(case):
     return layer, x, g
 
 
-# ---- (1) finite differences --------------------------------------------------------------------
+# ---- (1) finite differences ------------------------------------------------------------------
 @SETTINGS
 @given(case=dense_cases)
 def test_check_gradients(case):
@@ -85,7 +85,7 @@ def test_check_gradients_each_activation(activation):
     assert len(errors) == 3 and max(errors.values()) < 1e-6, errors
 
 
-# ---- (2) autograd oracle and (4) F.linear forward, (3) over hypothesis shapes ------------------
+# ---- (2) autograd oracle and (4) F.linear forward, (3) over hypothesis shapes ----------------
 @SETTINGS
 @given(case=dense_cases)
 def test_matches_torch_autograd(case):
@@ -135,7 +135,7 @@ def test_kernel_layout_is_keras_in_by_units():
                                + 1)
 
 
-# ---- accumulation and frozen weights -----------------------------------------------------------
+# ---- accumulation and frozen weights ---------------------------------------------------------
 def test_gradients_accumulate():
     g = torch.Generator().manual_seed(1)
     layer = layers.Dense(3, activation="tanh")
@@ -176,7 +176,7 @@ def test_frozen_weights_get_no_gradient_but_dx_is_right(how):
         assert layer.trainable_weights == []
 
 
-# ---- shapes and arguments ------------------------------------------------------------------------
+# ---- shapes and arguments --------------------------------------------------------------------
 def test_shape_mismatch_after_build_names_layer_and_shapes():
     layer = layers.Dense(2, name="probe")
     layer(torch.zeros(4, 3, dtype=torch.float64))
@@ -220,7 +220,7 @@ def test_torch_default_bias_uses_the_layers_fan_in():
     assert layer.bias.value.abs().max() > bound / 2
 
 
-# ---- config ---------------------------------------------------------------------------------
+# ---- config ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs", [
     {"units": 3},
     {"units": 5, "activation": "softmax", "use_bias": False, "name": "head", "trainable": False},
