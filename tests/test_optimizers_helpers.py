@@ -18,12 +18,15 @@ SPECS = [
     ("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
     ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
     ("adagrad", {"learning_rate": 0.1}),
+    ("adagrad", {"learning_rate": 0.1, "epsilon": 1e-3}),  # large: epsilon placement shows
     ("rmsprop", {"learning_rate": 0.01}),
+    ("rmsprop", {"learning_rate": 0.01, "epsilon": 1e-3}),
     ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5}),
     ("rmsprop", {"learning_rate": 0.01, "centered": True}),
     ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True}),
     ("adam", {"learning_rate": 0.01}),
     ("adam", {"learning_rate": 0.01, "amsgrad": True}),
+    ("adam", {"learning_rate": 0.01, "epsilon": 1e-3}),
     ("adamw", {"learning_rate": 0.01}),
 ]
 CLIPS = [{}, {"clipnorm": 1.0}, {"clipvalue": 0.5}, {"global_clipnorm": 2.0}]

@@ -20,7 +20,20 @@ import torch
 
 # One call for every per-weight norm (on CPU it runs `linalg.vector_norm` on each view, in C++).
 _foreach_norm = getattr(torch, "_foreach_norm", None)
-_foreach_mul_ = getattr(torch, "_foreach_mul_", None)
+
+
+def _foreach_mul_broadcasts() -> bool:
+    """Whether `_foreach_mul_(tensors, scalar_tensors)` accepts 0-d factors (older torch wanted
+    equal shapes); checked once at import."""
+    try:
+        t = [torch.ones(2)]
+        torch._foreach_mul_(t, [torch.tensor(2.0)])
+        return bool((t[0] == 2.0).all())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_FOREACH_MUL = _foreach_mul_broadcasts()
 
 
 def clip_by_value(grads: torch.Tensor, clipvalue: float) -> None:
@@ -35,12 +48,12 @@ def clip_by_norm_per_weight(views: list, clipnorm: float) -> None:
     `index_add_` would be one op too, but it accumulates sequentially: 20x slower and far less
     accurate in float32), then the scales as one small tensor, then one `_foreach_mul_`.
     """
-    if _foreach_norm is None or _foreach_mul_ is None:  # very old torch: same math, Python loop
+    if _foreach_norm is None or not _FOREACH_MUL:  # older torch: the same math, a Python loop
         clip_by_norm_per_weight_readable(views, clipnorm)
         return
     norms = torch.stack(_foreach_norm(views))
     scales = clipnorm / norms.clamp_min(clipnorm)
-    _foreach_mul_(views, scales.unbind(0))
+    torch._foreach_mul_(views, scales.unbind(0))
 
 
 def clip_by_global_norm(grads: torch.Tensor, clipnorm: float) -> None:
