@@ -703,6 +703,6 @@ def _as_list(value, name):
 
 
 def _check_metric_id(ident):
-    if isinstance(ident, str) and ident in ("accuracy", "acc"):
+    if isinstance(ident, str) and ident.lower() in ("accuracy", "acc"):
         return  # resolved from the label shapes at the first data
     metrics_mod.get(ident)
