@@ -8,6 +8,8 @@ What backward needs is captured by the closure, never stored on the layer, so th
 used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
 """
 
+import re
+
 import torch
 
 from .. import config
@@ -181,4 +183,6 @@ def _mismatch(expected: tuple, received: tuple) -> bool:
 
 
 def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    """Keras's default-name rule: "Dense" -> "dense", "LeakyReLU" -> "leaky_re_lu", "GELU" -> "gelu"."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
