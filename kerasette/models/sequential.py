@@ -10,7 +10,7 @@ With `fused=True` a trailing sigmoid/softmax is left out of the pass (the loss t
 its gradient is the stable p - y); the probabilities are still computed for the metrics.
 """
 
-from ..layers import InputLayer, Layer
+from ..layers import Dense, InputLayer, Layer
 from ..layers import deserialize as deserialize_layer
 from ..layers import serialize as serialize_layer
 from .model import Model
@@ -136,7 +136,7 @@ class Sequential(Model):
 def _forward_logits(layer, h, training):
     """Run the last layer without its sigmoid/softmax: (logits, backward, probabilities)."""
     act = layer.activation
-    if type(layer).__name__ == "Dense":
+    if isinstance(layer, Dense):
         z, back = layer.forward(h, training, apply_activation=False)
     else:  # an activation layer: logits are its input
         z, back = h, (lambda dz: dz)
