@@ -389,7 +389,8 @@ def test_from_config_accepts_keras_only_keys_at_their_defaults():
 # ----- hyperparameter validation ------------------------------------------------------------------
 BAD = [
     (SGD, {"learning_rate": -0.1}, ValueError, "learning_rate"),
-    (SGD, {"learning_rate": float("inf") * 0}, ValueError, "learning_rate"),
+    (SGD, {"learning_rate": float("nan")}, ValueError, "learning_rate"),
+    (SGD, {"learning_rate": float("inf")}, ValueError, "learning_rate"),
     (SGD, {"learning_rate": "0.1"}, TypeError, "learning_rate"),
     (SGD, {"momentum": 1.0}, ValueError, "momentum"),
     (SGD, {"momentum": -0.1}, ValueError, "momentum"),

@@ -192,7 +192,8 @@ class Optimizer:
     def step_per_weight(self) -> None:
         """The readable twin of `step`: the same update, one weight at a time."""
         self._require_built("step_per_weight")
-        self._sync()
+        if self._weights[0]._buffer is not self.buffer or self.buffer.params is not self._params:
+            self._sync()
         lr = self.learning_rate
         grads = [w.grad for w in self._weights]
         if self.clipvalue is not None:
@@ -330,26 +331,23 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name} iterations={self.iterations}{built}>"
 
 
-def check_number(arg: str, value, low=None, high=None, low_open=False, high_open=False,
+def check_number(arg: str, value, low: float, high=None, low_open=False, high_open=False,
                  optional=False):
-    """Return `value` as a float after checking its type and range, else raise naming `arg`."""
+    """Return `value` as a float after checking its type and range (finite, >= low or > low, and
+    <= high or < high), else raise a TypeError / ValueError naming `arg` and the value."""
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Invalid {arg}: expected a float, received {type(value).__name__} "
                         f"{value!r}")
     value = float(value)
-    ok = not math.isnan(value)
-    if low is not None:
-        ok = ok and (value > low if low_open else value >= low)
-    if high is not None:
-        ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low:g}"
-        hi = "" if high is None else f"{high:g}" + (")" if high_open else "]")
-        span = f"in {lo}, {hi}" if low is not None and high is not None else (
-            f"{'>' if low_open else '>='} {low:g}" if low is not None else
-            f"{'<' if high_open else '<='} {high:g}")
+    above = value > low if low_open else value >= low
+    below = high is None or (value < high if high_open else value <= high)
+    if not (math.isfinite(value) and above and below):
+        if high is None:
+            span = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            span = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         extra = " (or None)" if optional else ""
         raise ValueError(f"Invalid {arg}: expected a float {span}{extra}, received {value!r}")
     return value
