@@ -173,8 +173,13 @@ class Model:
         weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
         for ident in metric_ids + weighted_ids:  # unknown ids fail now, not at fit time
             _check_metric_id(ident)
+        if self.built and not self.trainable_weights or not self.built and self.layers and not any(
+                layer.trainable for layer in self.layers):
+            raise ValueError(f"Invalid model: '{self.name}' has no trainable weights to compile "
+                             f"(every layer is frozen with trainable=False, or none has weights); "
+                             f"unfreeze a layer first")
         if self.built:
-            opt.build(self.weights)  # raises if nothing is trainable
+            opt.build(self.weights)
         self.optimizer, self.loss = opt, loss_obj
         self._metric_ids, self._weighted_metric_ids = metric_ids, weighted_ids
         self._metrics, self._weighted_metrics = [], []

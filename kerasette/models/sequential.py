@@ -62,7 +62,10 @@ class Sequential(Model):
         if not self._layers:
             raise ValueError("Invalid pop: the model has no layers")
         layer = self._layers.pop()
-        if self.built:
+        if not self._layers:  # nothing left to build: back to an empty, unbuilt model
+            self.built, self._output_shape = False, None
+            self._buffer = self._frozen_buffer = None
+        elif self.built:
             self.build(self._input_shape)
         return layer
 
