@@ -57,7 +57,7 @@ def clip_by_norm_per_weight(views: list, clipnorm: float) -> None:
 
 
 def clip_by_global_norm(grads: torch.Tensor, clipnorm: float) -> None:
-    """Rescale the whole flat gradient buffer so that its norm is <= clipnorm (3 ops)."""
+    """Rescale the whole flat gradient buffer so that its norm is <= clipnorm (4 small ops)."""
     norm = torch.linalg.vector_norm(grads)
     grads.mul_(clipnorm / norm.clamp_min(clipnorm))
 
