@@ -340,13 +340,14 @@ class Model:
                                  f"arrays (or a Dataset/DataLoader as x)")
             xt, yt, swt = self._prepare_xy(x, y, sample_weight)
             kind = loss_kind(self.loss)
-            if class_weight is not None:
+            cw = None
+            if class_weight is not None:  # weights the training part only (Keras's rule)
                 cw = class_weight_to_sample_weight(class_weight, yt, kind,
                                                    int(np.prod(self.output_shape[1:])))
                 cw = cw.to(self._dtype)
-                swt = cw if swt is None else swt * cw
             if validation_split:
-                (xt, yt, swt), (xv, yv, swv) = split_tail((xt, yt, swt), validation_split)
+                (xt, yt, swt, cw), (xv, yv, swv, _) = split_tail((xt, yt, swt, cw),
+                                                                 validation_split)
                 if xt.shape[0] == 0 or xv.shape[0] == 0:
                     raise ValueError(f"Invalid validation_split: {validation_split} of "
                                      f"{xt.shape[0] + xv.shape[0]} samples leaves an empty "
@@ -355,6 +356,8 @@ class Model:
                 if message:
                     warnings.warn(message, UserWarning, stacklevel=2)
                 validation_data = (xv, yv, swv)
+            if cw is not None:
+                swt = cw if swt is None else swt * cw
             self._resolve_metrics(yt[:1])
             train = ArrayBatches(xt, yt, swt, batch_size, shuffle, self._shuffle_generator)
             steps = steps_per_epoch or len(train)
