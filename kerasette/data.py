@@ -21,10 +21,11 @@ def is_dataset(x) -> bool:
 def to_tensor(x, name: str) -> torch.Tensor:
     """A tensor from a NumPy array, tensor or (nested) list; TypeError for non-numeric data.
 
-    Raises ValueError for an empty array. The tensor keeps its device; dtype conversion is done later.
+    Raises ValueError for an empty array. The tensor keeps its device (and is detached from any
+    autograd graph); dtype conversion is done later.
     """
     if isinstance(x, torch.Tensor):
-        t = x
+        t = x.detach()  # a view, no copy: data that requires grad must not pull fit into autograd
     elif isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
         arr = np.asarray(x)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)

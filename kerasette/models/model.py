@@ -654,7 +654,7 @@ class _LoaderBatches:
                 model._resolve_metrics(yb[:1])
                 self._checked = True
             else:
-                xb = xb.to(model._device, model._dtype, non_blocking=True)
+                xb = xb.detach().to(model._device, model._dtype, non_blocking=True)
                 yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
                                      model._device, self.name + " y")
                 swb = None if swb is None else swb.to(model._device, model._dtype)
