@@ -456,3 +456,14 @@ def test_fit_twice_continues_training():
     b.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0)
     b.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0)
     assert same(a.get_weights(), b.get_weights())
+
+
+def test_fit_on_tensors_that_require_grad():
+    """Features from the user's own autograd code (e.g. a torch encoder) train like plain data."""
+    x, y = blobs()
+    xt = torch.as_tensor(x).requires_grad_()
+    a, b = classifier(), classifier()
+    a.fit(xt, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    b.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert same(a.get_weights(), b.get_weights())
+    assert xt.grad is None
