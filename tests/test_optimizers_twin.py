@@ -99,3 +99,30 @@ def test_paths_can_be_mixed():
         flat.step()
     for a, b in zip(mixed_ws, flat_ws):
         assert torch.equal(a.value, b.value)
+
+
+@pytest.mark.parametrize("spec, attr, value", [
+    (("sgd", {"learning_rate": 0.1, "momentum": 0.9}), "momentum", 0.5),
+    (("rmsprop", {"learning_rate": 0.01, "momentum": 0.5}), "epsilon", 0.1),
+    (("adam", {"learning_rate": 0.01}), "epsilon", 0.1),
+], ids=["sgd-momentum", "rmsprop-epsilon", "adam-epsilon"])
+def test_changing_a_hyperparameter_after_build_reaches_the_flat_path(spec, attr, value):
+    """The flat path keeps some hyperparameters as 0-d tensors; setting one refreshes them."""
+    runs = []
+    for change in (True, False):
+        flat, twin, flat_ws, twin_ws = run_both(spec, {}, steps=5)
+        if change:
+            setattr(flat, attr, value)
+            setattr(twin, attr, value)
+        grads = gradient_stream(SHAPES, seed=7)
+        for _ in range(5):
+            g = next(grads)
+            for ws in (flat_ws, twin_ws):
+                for w, gi in zip([w for w in ws if w.trainable], g):
+                    w.grad.copy_(gi)
+            flat.step()
+            twin.step_per_weight()
+        for a, b in zip(flat_ws, twin_ws):
+            assert torch.equal(a.value, b.value)
+        runs.append(flat_ws[0].value.clone())
+    assert not torch.equal(runs[0], runs[1])

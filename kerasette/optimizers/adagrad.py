@@ -18,6 +18,7 @@ class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011) with Keras's defaults and epsilon placement."""
 
     _default_name = "adagrad"
+    _tensor_constants = ("epsilon",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
@@ -35,7 +36,7 @@ class Adagrad(Optimizer):
     def _update_flat(self, params, grads, lr):
         a = self._slots["accumulator"]
         a.addcmul_(grads, grads)
-        denom = torch.add(a, self.epsilon, out=self._scratch).sqrt_()
+        denom = torch.add(a, self._c["epsilon"], out=self._scratch).sqrt_()
         params.addcdiv_(grads, denom, value=-lr)
 
     def _update_weight(self, w, dw, slots, lr):

@@ -3,7 +3,7 @@
 For step t = iterations + 1 (1-based):
 
     m <- m + (1 - beta_1) * (g - m)                       ("momentum" slot, starts at 0)
-    v <- beta_2 * v + (1 - beta_2) * g^2                  ("velocity" slot, starts at 0)
+    v <- v + (1 - beta_2) * (g^2 - v)                     ("velocity" slot, starts at 0)
     amsgrad:  v_hat <- max(v_hat, v), and v_hat replaces v below   ("velocity_hat" slot)
     alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
     w <- w - alpha * m / (sqrt(v) + epsilon)
@@ -15,8 +15,8 @@ exactly as epsilon -> 0. Keras's default epsilon is 1e-7 (torch: 1e-8). Adam's `
 decoupled, as in Keras (w <- w - lr * weight_decay * w before the update, i.e. AdamW); torch's Adam
 adds weight_decay * w to the gradient (L2 regularisation) instead.
 
-The flat step is six tensor operations (lerp, mul, addcmul, sqrt, add, addcdiv) whatever the number
-of weights; the bias corrections are Python floats.
+The flat step is six tensor operations (lerp, mul, lerp, sqrt, add, addcdiv; a seventh, maximum,
+for amsgrad) whatever the number of weights; the bias corrections are Python floats.
 """
 
 import math
@@ -30,6 +30,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba, 2014), optionally AMSGrad (Reddi et al., 2018), with Keras's defaults."""
 
     _default_name = "adam"
+    _tensor_constants = ("epsilon",)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
@@ -54,19 +55,19 @@ class Adam(Optimizer):
         return lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
 
     def _update_flat(self, params, grads, lr):
-        s = self._slots
+        s, scratch = self._slots, self._scratch
         m, v = s["momentum"], s["velocity"]
         m.lerp_(grads, 1 - self.beta_1)
-        v.mul_(self.beta_2).addcmul_(grads, grads, value=1 - self.beta_2)
+        v.lerp_(torch.mul(grads, grads, out=scratch), 1 - self.beta_2)
         if self.amsgrad:
             v = torch.maximum(s["velocity_hat"], v, out=s["velocity_hat"])
-        denom = torch.sqrt(v, out=self._scratch).add_(self.epsilon)
+        denom = torch.sqrt(v, out=scratch).add_(self._c["epsilon"])
         params.addcdiv_(m, denom, value=-self._alpha(lr))
 
     def _update_weight(self, w, dw, slots, lr):
         m, v = slots["momentum"], slots["velocity"]
         m.lerp_(dw, 1 - self.beta_1)                              # m <- m + (1 - b1)(dw - m)
-        v.mul_(self.beta_2).addcmul_(dw, dw, value=1 - self.beta_2)  # v <- b2 v + (1 - b2) dw^2
+        v.lerp_(dw * dw, 1 - self.beta_2)                         # v <- v + (1 - b2)(dw^2 - v)
         if self.amsgrad:
             v_hat = slots["velocity_hat"]
             v_hat.copy_(torch.maximum(v_hat, v))                  # v_hat <- max(v_hat, v)

@@ -58,6 +58,11 @@ class Optimizer:
     """
 
     _default_name = "optimizer"
+    # Fixed hyperparameters that `_update_flat` uses as 0-d tensors (`self._c[name]`, same dtype and
+    # device as the weights): on a small net `v.mul_(0.9)` with a Python number costs 2-4 µs more than
+    # with a 0-d tensor, a third of a whole Adam step. Values that change every step (learning rate,
+    # bias corrections) go through Scalar arguments instead (alpha=, value=, lerp's weight).
+    _tensor_constants: tuple = ()
 
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None):
@@ -124,10 +129,21 @@ class Optimizer:
         self.iterations = 0
         self._refresh_views()
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in self._tensor_constants and getattr(self, "buffer", None) is not None:
+            self._make_constants()  # a hyperparameter changed after build: keep the flat path in step
+
+    def _make_constants(self) -> None:
+        params = self.buffer.params
+        self._c = {k: torch.tensor(getattr(self, k), dtype=params.dtype, device=params.device)
+                   for k in self._tensor_constants}
+
     def _refresh_views(self) -> None:
         """Cache per-weight views of the flat tensors (clipping and the twin use them)."""
         buf = self.buffer
         self._params = buf.params
+        self._make_constants()
         self._grad_views = [buf.grads[a:b] for _, a, b in buf.slices()]
         self._slot_views = [{k: s[a:b].view(w.shape) for k, s in self._slots.items()}
                             for w, a, b in buf.slices()]
@@ -185,7 +201,7 @@ class Optimizer:
         elif self.global_clipnorm is not None:
             clipping.clip_by_global_norm(grads, self.global_clipnorm)
         if self.weight_decay:
-            params.mul_(1.0 - lr * self.weight_decay)
+            params.add_(params, alpha=-lr * self.weight_decay)
         self._update_flat(params, grads, lr)
         self.iterations += 1
 
@@ -204,7 +220,7 @@ class Optimizer:
             clipping.clip_by_global_norm_readable(grads, self.global_clipnorm)
         for w, slots in zip(self._weights, self._slot_views):
             if self.weight_decay:
-                w.value.mul_(1.0 - lr * self.weight_decay)
+                w.value.add_(w.value, alpha=-lr * self.weight_decay)  # w <- w - lr * wd * w
             self._update_weight(w.value, w.grad, slots, lr)
         self.iterations += 1
 

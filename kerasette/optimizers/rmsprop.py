@@ -24,6 +24,7 @@ class RMSprop(Optimizer):
     """RMSprop (Hinton, 2012) with Keras's defaults, epsilon placement and momentum form."""
 
     _default_name = "rmsprop"
+    _tensor_constants = ("epsilon", "momentum")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
@@ -45,30 +46,29 @@ class RMSprop(Optimizer):
         return True
 
     def _update_flat(self, params, grads, lr):
-        rho, s = self.rho, self._slots
+        s, c, scratch = self._slots, self._c, self._scratch
         v = s["velocity"]
-        v.mul_(rho).addcmul_(grads, grads, value=1 - rho)
+        v.lerp_(torch.mul(grads, grads, out=scratch), 1 - self.rho)
         if self.centered:
             a = s["average_gradient"]
-            a.mul_(rho).add_(grads, alpha=1 - rho)
-            d = torch.addcmul(v, a, a, value=-1, out=self._scratch).add_(self.epsilon)
+            a.lerp_(grads, 1 - self.rho)
+            d = torch.addcmul(v, a, a, value=-1, out=scratch).add_(c["epsilon"])
         else:
-            d = torch.add(v, self.epsilon, out=self._scratch)
+            d = torch.add(v, c["epsilon"], out=scratch)
         d.sqrt_()
         if self.momentum > 0:
             m = s["momentum"]
-            m.mul_(self.momentum).addcdiv_(grads, d, value=lr)
+            m.mul_(c["momentum"]).addcdiv_(grads, d, value=lr)
             params.sub_(m)
         else:
             params.addcdiv_(grads, d, value=-lr)
 
     def _update_weight(self, w, dw, slots, lr):
-        rho = self.rho
         v = slots["velocity"]
-        v.mul_(rho).addcmul_(dw, dw, value=1 - rho)          # v <- rho v + (1 - rho) dw^2
+        v.lerp_(dw * dw, 1 - self.rho)                       # v <- rho v + (1 - rho) dw^2
         if self.centered:
             a = slots["average_gradient"]
-            a.mul_(rho).add_(dw, alpha=1 - rho)              # a <- rho a + (1 - rho) dw
+            a.lerp_(dw, 1 - self.rho)                        # a <- rho a + (1 - rho) dw
             d = torch.addcmul(v, a, a, value=-1) + self.epsilon  # d = v - a^2 + eps
         else:
             d = v + self.epsilon                             # d = v + eps

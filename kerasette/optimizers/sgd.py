@@ -23,6 +23,7 @@ class SGD(Optimizer):
     """Gradient descent with optional momentum and Nesterov momentum (see module docstring)."""
 
     _default_name = "SGD"
+    _tensor_constants = ("momentum",)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
@@ -38,7 +39,7 @@ class SGD(Optimizer):
             params.add_(grads, alpha=-lr)
             return
         v = self._slots["momentum"]
-        v.mul_(self.momentum).add_(grads, alpha=-lr)
+        v.mul_(self._c["momentum"]).add_(grads, alpha=-lr)
         if self.nesterov:
             params.add_(v, alpha=self.momentum).add_(grads, alpha=-lr)
         else:
