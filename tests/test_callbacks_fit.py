@@ -190,6 +190,18 @@ def test_scheduler_and_plateau_log_learning_rate(capsys):
     assert model.optimizer.learning_rate == pytest.approx(0.025)
 
 
+def test_lr_callbacks_refuse_a_schedule_before_any_step():
+    x, y = data(40)
+    schedule = ks.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    model = net(optimizer=ks.optimizers.SGD(learning_rate=schedule))
+    model.build((None, 3))
+    before = model.get_weights()
+    for cb in (ReduceLROnPlateau(), LearningRateScheduler(lambda e, lr: lr)):
+        with pytest.raises(TypeError, match="schedule"):
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert weights_equal(model.get_weights(), before)
+
+
 # ----- BackupAndRestore: exact resume
 class CrashAt(Callback):
     def __init__(self, epoch, batch, exc=RuntimeError):

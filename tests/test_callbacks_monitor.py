@@ -229,11 +229,10 @@ def test_reduce_lr_errors():
         ReduceLROnPlateau(cooldown=-1)
     model = FakeModel()
     model.optimizer.schedule = True
-    cbs = CallbackList([ReduceLROnPlateau(patience=0)], model=model, epochs=2, steps=1, verbose=0)
-    cbs.on_train_begin()
-    cbs.on_epoch_end(0, {"val_loss": 1.0})
-    with pytest.raises(TypeError, match="schedule"):
-        cbs.on_epoch_end(1, {"val_loss": 1.0})
+    for cb in (ReduceLROnPlateau(patience=0), LearningRateScheduler(lambda e, lr: lr)):
+        cbs = CallbackList([cb], model=model, epochs=2, steps=1, verbose=0)
+        with pytest.raises(TypeError, match="schedule"):
+            cbs.on_train_begin()   # at once, not when the first reduction is due
 
 
 # ----- LearningRateScheduler

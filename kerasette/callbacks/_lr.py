@@ -23,3 +23,8 @@ def set_lr(model, value, owner: str) -> float:
         raise TypeError(f"{owner} cannot change the learning rate of an optimizer that uses a "
                         f"learning-rate schedule; use a float learning_rate ({e})") from e
     return float(value)
+
+
+def check_settable(model, owner: str) -> None:
+    """Fail at the start of training, not epochs later, if the rate cannot be set (a schedule)."""
+    set_lr(model, get_lr(model, owner), owner)

@@ -2,7 +2,7 @@
 
 import inspect
 
-from ._lr import get_lr, set_lr
+from ._lr import check_settable, get_lr, set_lr
 from .callback import Callback
 
 
@@ -23,7 +23,7 @@ class LearningRateScheduler(Callback):
     "learning_rate" in the epoch logs (so in History, CSVLogger and the progress line).
 
     The schedule must return a finite number >= 0 (ValueError otherwise). The optimizer must
-    have a float learning rate, not a schedule object (TypeError).
+    have a float learning rate, not a schedule object (TypeError at the start of training).
     """
 
     def __init__(self, schedule, verbose=0):
@@ -34,6 +34,9 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = verbose
         self._takes_lr = _takes_lr(schedule)
+
+    def on_train_begin(self, logs=None):
+        check_settable(self.model, "LearningRateScheduler")
 
     def on_epoch_begin(self, epoch, logs=None):
         lr = get_lr(self.model, "LearningRateScheduler")

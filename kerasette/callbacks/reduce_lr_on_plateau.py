@@ -1,6 +1,6 @@
 """`ReduceLROnPlateau`: divide the learning rate when a monitored quantity stops improving."""
 
-from ._lr import get_lr, set_lr
+from ._lr import check_settable, get_lr, set_lr
 from ._monitor import MonitorReader, check_mode, check_monitor, check_number, wants_max
 from .callback import Callback
 
@@ -16,7 +16,8 @@ class ReduceLROnPlateau(Callback):
     (`cooldown` epochs) and `wait = 0`.
     "auto" mode as in EarlyStopping (Keras's own "auto" only looks for "acc" in the name).
     The rate used during the epoch is logged as "learning_rate" before any reduction.
-    State resets in `on_train_begin`; a missing monitored key warns once per fit.
+    State resets in `on_train_begin`; a missing monitored key warns once per fit. An optimizer
+    with a learning-rate schedule is a TypeError at the start of training.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -55,6 +56,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs=None):
         self._reset()
+        check_settable(self.model, "ReduceLROnPlateau")
 
     def on_epoch_end(self, epoch, logs=None):
         lr = get_lr(self.model, "ReduceLROnPlateau")
