@@ -8,6 +8,7 @@ place with `os.replace`, so a crash never leaves a half-written file.
 """
 
 import json
+import pickle
 
 import torch
 
@@ -17,6 +18,8 @@ from ..io_utils import atomic_save, safe_load
 MODEL_FORMAT = "kerasette.model"
 WEIGHTS_FORMAT = "kerasette.weights"
 VERSION = 1
+_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+           "float64": torch.float64}
 
 
 def save_model(model, path) -> None:
@@ -26,6 +29,7 @@ def save_model(model, path) -> None:
         "format": MODEL_FORMAT,
         "version": VERSION,
         "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()}),
+        "dtype": str(model.dtype).removeprefix("torch."),
         **_weights_payload(model),
         "compile": None,
         "optimizer_state": None,
@@ -46,7 +50,7 @@ def load_model(path, compile: bool = True):
     """Rebuild a model saved by `model.save` (compiled, with its optimizer state, if it was)."""
     from .sequential import Sequential
 
-    payload = safe_load(path)
+    payload = _load(path)
     _check_format(payload, MODEL_FORMAT, path)
     arch = json.loads(payload["config"])
     classes = {"Sequential": Sequential}
@@ -54,6 +58,8 @@ def load_model(path, compile: bool = True):
         raise ValueError(f"Invalid model file {path!s}: unknown model class "
                          f"{arch.get('class_name')!r}; expected one of {sorted(classes)}")
     model = classes[arch["class_name"]].from_config(arch["config"])
+    if payload.get("dtype") in _DTYPES:  # the saved model's float type, whatever floatx is now
+        model.to(_DTYPES[payload["dtype"]])
     _assign_weights(model, payload, path)
     if compile and payload.get("compile"):
         settings = json.loads(payload["compile"])
@@ -73,13 +79,23 @@ def save_weights(model, path) -> None:
 
 def load_weights(model, path) -> None:
     """Weights saved by `save_weights` or `save`; every name and shape is checked before any copy."""
-    payload = safe_load(path)
+    payload = _load(path)
     if not isinstance(payload, dict) or payload.get("format") not in (WEIGHTS_FORMAT, MODEL_FORMAT):
         raise ValueError(f"Invalid weights file {path!s}: not a kerasette weights or model file")
     _assign_weights(model, payload, path)
 
 
 # ----- helpers ---------------------------------------------------------------------------------
+def _load(path):
+    """`safe_load`, with a clear error for a file holding anything but tensors and plain data."""
+    try:
+        return safe_load(path)
+    except pickle.UnpicklingError as e:
+        raise ValueError(f"Refused to load {path!s}: it holds objects other than tensors and plain "
+                         f"data, and loading those could run code. kerasette reads only files "
+                         f"written by model.save / model.save_weights") from e
+
+
 def _weights_payload(model) -> dict:
     return {"weight_names": [w.name for w in model.weights],
             "weights": [w.value.detach().cpu().clone() for w in model.weights]}
