@@ -222,16 +222,20 @@ class Model:
             return
         pred_sample = torch.zeros((1, *self.output_shape[1:]), dtype=self._dtype,
                                   device=self._device)
-        self._metrics = [metrics_mod.get(i, y_true=y_sample, y_pred=pred_sample)
-                         for i in self._metric_ids]
-        names = {m.name for m in self._metrics} | {"loss"}
-        self._weighted_metrics = []
+        plain = [metrics_mod.get(i, y_true=y_sample, y_pred=pred_sample)
+                 for i in self._metric_ids]
+        names = {m.name for m in plain} | {"loss"}
+        weighted = []
         for ident in self._weighted_metric_ids:
             m = metrics_mod.get(ident, y_true=y_sample, y_pred=pred_sample)
             if m.name in names:
                 m.name = "weighted_" + m.name
             names.add(m.name)
-            self._weighted_metrics.append(m)
+            weighted.append(m)
+        for m in plain + weighted:  # labels a metric cannot take fail here, not after a step
+            m.update_state(y_sample, pred_sample)
+            m.reset_state()
+        self._metrics, self._weighted_metrics = plain, weighted
 
     def _reset_metrics(self) -> None:
         for m in self._metrics + self._weighted_metrics:
