@@ -260,3 +260,14 @@ def test_a_failed_fit_leaves_the_model_usable():
     history = model.fit(X, Y, epochs=2, batch_size=5, verbose=0)
     assert len(history.history["loss"]) == 2
     assert model.optimizer.iterations == 1 + 4
+
+
+@pytest.mark.parametrize("kwargs", [dict(metrics=["mse"]), dict(weighted_metrics=["mae"]),
+                                    dict(metrics=["categorical_accuracy"])])
+def test_metric_that_cannot_take_the_labels_fails_before_the_first_step(kwargs):
+    """Sparse labels (N,) against a (N, 3) output: a regression or one-hot metric cannot compare
+    them. The error comes before any step, and again on a second try (nothing half-resolved)."""
+    model = trained()
+    model.compile(ks.optimizers.Adam(0.1), "sparse_categorical_crossentropy", **kwargs)
+    for _ in range(2):
+        rejects(model, lambda m: m.fit(X, Y, verbose=0), ValueError, "y_true|shape")
