@@ -128,7 +128,12 @@ class Model:
         if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
             raise TypeError(f"Invalid dtype: expected a floating torch.dtype, received {dtype!r}")
         if device is not None:
-            device = torch.device(device)
+            try:
+                device = torch.device(device)
+            except (RuntimeError, TypeError) as e:
+                raise ValueError(f"Invalid device: expected a torch.device, a device string such as "
+                                 f"'cpu' or 'cuda', or a floating torch.dtype, received "
+                                 f"{device!r}") from e
             if device.type == "cuda" and device.index is None:
                 device = torch.device("cuda", torch.cuda.current_device())
             self._device = device
