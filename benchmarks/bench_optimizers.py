@@ -7,7 +7,9 @@ Nets (parameter shapes only, random gradients): the seeds' MLP 2-25-25-25-2 (1,4
 tensors) and a 784-512-512-10 MLP (669,706 parameters in 6 tensors). Each round runs every contender
 for `steps` steps in turn (alternating, so drifts in machine load hit all of them alike); the table
 gives the median over rounds of the mean time per step, in microseconds, and ratios to torch.optim.
-`--threads 0` means torch's default thread count.
+`--threads 0` means torch's default thread count. `--clock cpu` measures this process's CPU time
+instead of wall time: steadier on a machine shared with other jobs when single-threaded (with
+several threads it adds up their times).
 """
 
 import argparse
@@ -65,21 +67,21 @@ def make_contenders(net, make_ks, make_torch, dtype):
     return {"flat": flat.step, "twin": twin.step_per_weight, "torch": torch_opt.step}
 
 
-def time_steps(step, n):
-    t0 = time.perf_counter()
+def time_steps(step, n, clock):
+    t0 = clock()
     for _ in range(n):
         step()
-    return (time.perf_counter() - t0) / n * 1e6
+    return (clock() - t0) / n * 1e6
 
 
-def run(net, label, make_ks, make_torch, rounds, steps, dtype):
+def run(net, label, make_ks, make_torch, rounds, steps, dtype, clock):
     contenders = make_contenders(net, make_ks, make_torch, dtype)
     for step in contenders.values():  # warm up: first-step state creation, caches
-        time_steps(step, max(3, steps // 10))
+        time_steps(step, max(3, steps // 10), clock)
     times = {k: [] for k in contenders}
     for _ in range(rounds):
         for name, step in contenders.items():
-            times[name].append(time_steps(step, steps))
+            times[name].append(time_steps(step, steps, clock))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -91,11 +93,14 @@ def main():
     ap.add_argument("--threads", default="1,0", help="comma list; 0 = torch's default")
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     ap.add_argument("--only", default="", help="comma list of optimizer labels to run")
+    ap.add_argument("--clock", default="wall", choices=["wall", "cpu"])
     args = ap.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
     dtype = getattr(torch, args.dtype)
     default_threads = torch.get_num_threads()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    print(f"torch {torch.__version__}, {args.dtype}, {args.rounds} rounds, median µs/step "
+    print(f"torch {torch.__version__}, {args.dtype}, {args.clock} clock, {args.rounds} rounds, "
+          f"median µs/step "
           f"(ratio = time / torch.optim foreach time; < 1 is faster)")
     header = (f"{'threads':>7} {'net':>15} {'optimizer':>10} {'flat':>9} {'twin':>9} "
               f"{'torch':>9} {'flat/torch':>10} {'twin/torch':>10}")
@@ -108,7 +113,7 @@ def main():
             for label, make_ks, make_torch in OPTIMIZERS:
                 if only and label not in only:
                     continue
-                med = run(net, label, make_ks, make_torch, args.rounds, steps, dtype)
+                med = run(net, label, make_ks, make_torch, args.rounds, steps, dtype, clock)
                 print(f"{torch.get_num_threads():>7} {net:>15} {label:>10} {med['flat']:>9.1f} "
                       f"{med['twin']:>9.1f} {med['torch']:>9.1f} "
                       f"{med['flat'] / med['torch']:>10.2f} {med['twin'] / med['torch']:>10.2f}",
