@@ -400,15 +400,16 @@ class Model:
 
     def _train_epoch(self, train, steps, cbs) -> dict:
         """One epoch of steps; returns the epoch logs (sample-weighted means, floats)."""
-        opt, loss_fn, fused = self.optimizer, self._train_loss, self._fused
-        forward = self._forward
-        has_metrics = bool(self._metrics or self._weighted_metrics)
+        opt, forward = self.optimizer, self._forward
         batch_hooks, backward_hooks = cbs.has_train_batch_hooks, cbs.has_backward_hooks
         self._reset_metrics()
-        loss_sum = None
+        loss_sum = loss_fn = None
         count = [0]
         self._nan_stop = False
         for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
+            if loss_fn is None:  # read after the first batch: with a Dataset, it builds the model
+                loss_fn, fused = self._train_loss, self._fused  # and resolves the metrics
+                has_metrics = bool(self._metrics or self._weighted_metrics)
             if batch_hooks:
                 cbs.on_train_batch_begin(step)
             out, pred, backward = forward(xb, True, fused)
@@ -633,8 +634,11 @@ class _LoaderBatches:
         if isinstance(data, DataLoader):
             self.loader = data
         else:
+            # A DataLoader draws a seed from its generator every epoch, even without shuffling;
+            # without one it would draw from torch's global RNG.
             self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle,
-                                     generator=model._shuffle_generator if shuffle else None)
+                                     generator=model._shuffle_generator if shuffle
+                                     else torch.Generator())
         self.model, self.name, self.need_y = model, name, need_y
         self.has_len = hasattr(self.loader, "__len__")
         try:
@@ -642,30 +646,46 @@ class _LoaderBatches:
         except TypeError:
             self.has_len = False
         self._checked = False
+        self._pending = iter(())  # batches left from a partial pass (steps_per_epoch)
+        self._names = ("x", "y", "sample_weight") if name == "x" else tuple(
+            f"{name} {part}" for part in ("x", "y", "sample_weight"))
 
     def __len__(self):
         return len(self.loader)
 
+    def _batches(self, steps):
+        """One pass over the loader; with `steps`, that many batches continuing where the previous
+        epoch stopped and restarting the loader when it runs out (as ArrayBatches does)."""
+        if steps is None:
+            yield from self.loader
+            return
+        for _ in range(steps):
+            batch = next(self._pending, None)
+            if batch is None:
+                self._pending = iter(self.loader)
+                batch = next(self._pending, None)
+                if batch is None:  # an empty loader
+                    return
+            yield batch
+
     def epoch(self, steps=None):
         model = self.model
-        for i, batch in enumerate(self.loader):
-            if steps is not None and i >= steps:
-                break
+        for batch in self._batches(steps):
             xb, yb, swb = unpack_batch(batch)
             if not self.need_y:
-                yield model._prepare_x(xb, self.name), None, None
+                yield model._prepare_x(xb, self._names[0]), None, None
                 continue
             if yb is None:
                 raise ValueError(f"Invalid {self.name}: expected batches of (x, y) or (x, y, "
                                  f"sample_weight), received x only")
             if not self._checked:  # full checks on the first batch only
-                xb, yb, swb = model._prepare_xy(xb, yb, swb)
+                xb, yb, swb = model._prepare_xy(xb, yb, swb, self._names)
                 model._resolve_metrics(yb[:1])
                 self._checked = True
             else:
                 xb = xb.detach().to(model._device, model._dtype, non_blocking=True)
                 yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
-                                     model._device, self.name + " y")
+                                     model._device, self._names[1])
                 swb = None if swb is None else swb.to(model._device, model._dtype)
             yield xb, yb, swb
 
