@@ -217,8 +217,7 @@ class CrashAt(Callback):
             raise self.exc("interrupted")
 
 
-DROPOUT = [False, pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason="Model.get_rng_state misses Dropout's generators (callbacks_needs.md)"))]
+DROPOUT = [False, True]
 
 
 @pytest.mark.parametrize("dropout", DROPOUT)

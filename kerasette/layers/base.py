@@ -112,6 +112,10 @@ class Layer:
         for w in self._weights:
             w.trainable = self._trainable
 
+    def rng_generators(self) -> dict:
+        """The torch.Generators this layer draws from, by name (saved to resume runs exactly)."""
+        return {}
+
     def count_params(self) -> int:
         return sum(w.numel() for w in self._weights)
 

@@ -57,6 +57,10 @@ class Dropout(Layer):
         keep = (u >= self.rate).to(device=x.device, dtype=x.dtype)
         return keep.mul_(1.0 / (1.0 - self.rate))
 
+    def rng_generators(self) -> dict:
+        """One generator per device this layer has drawn masks on, keyed by device name."""
+        return {str(device): gen for device, gen in self._generators.items()}
+
     def _generator(self, device: torch.device) -> torch.Generator:
         gen = self._generators.get(device)
         if gen is None:

@@ -611,9 +611,8 @@ class Model:
     def _generators(self) -> dict:
         gens = {"shuffle": self._shuffle_generator}
         for i, layer in enumerate(self.layers):
-            g = getattr(layer, "generator", None)
-            if isinstance(g, torch.Generator):
-                gens[f"layer{i}"] = g
+            for key, g in layer.rng_generators().items():
+                gens[f"layer{i}/{key}"] = g
         return gens
 
     def get_rng_state(self) -> dict:
