@@ -1,0 +1,83 @@
+"""Helpers shared by the example scripts: the seeds' disk data, standardisation, threads, tables.
+
+Examples run as `python examples/NAME.py`, which puts this folder on `sys.path`, so they import
+these with `from _common import ...`.
+"""
+
+import math
+import statistics
+
+import torch
+
+RADIUS = 1 / math.sqrt(2 * math.pi)  # the disk of area 1/2 centred at (0.5, 0.5)
+
+
+def make_disk_data(n: int, generator: torch.Generator):
+    """The seeds' task: n points uniform in [0, 1]^2, label 1 inside the disk, else 0.
+
+    Returns x of shape (n, 2) and y of shape (n, 1), both float32. About half the points are
+    inside, since the disk's area is 1/2.
+    """
+    x = torch.rand(n, 2, generator=generator)
+    y = ((x - 0.5).pow(2).sum(1) < RADIUS**2).float()[:, None]
+    return x, y
+
+
+def standardise(x_train, *others):
+    """Shift and scale every array by the training set's per-feature mean and std.
+
+    Statistics come from `x_train` only, so nothing about the test set leaks into training.
+    A constant feature (std 0) is only centred. Works on NumPy arrays and torch tensors alike.
+    Returns the standardised `x_train` followed by each of `others`.
+    """
+    mean = x_train.mean(0)
+    std = x_train.std(0)
+    std = std + (std == 0)  # constant feature: divide by 1
+    return tuple((x - mean) / std for x in (x_train, *others))
+
+
+def limit_threads(n: int | None) -> None:
+    """Use `n` intra-op threads (None: leave torch's default).
+
+    The seeds' nets are tiny (25 units): a second thread buys nothing, and on a busy machine the
+    threads' synchronisation can make each step many times slower. So the disk examples default
+    to one thread.
+    """
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"Invalid threads: expected a positive int, received {n!r}")
+        torch.set_num_threads(n)
+
+
+def mean_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = [float(v) for v in values]
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def pct(mean: float, std: float | None = None) -> str:
+    """'97.3%' or '97.3 ± 0.4%' from fractions."""
+    if std is None:
+        return f"{100 * mean:.1f}%"
+    return f"{100 * mean:.1f} ± {100 * std:.1f}%"
+
+
+def format_table(headers, rows) -> list[str]:
+    """A Markdown table (pipes and a dash rule) with columns padded to their widest cell."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row):
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return [line(cells[0]), rule] + [line(row) for row in cells[1:]]
+
+
+def print_table(headers, rows) -> list[str]:
+    """Print `format_table(headers, rows)` and return its lines (the smoke tests read them)."""
+    lines = format_table(headers, rows)
+    print("\n".join(lines))
+    return lines
