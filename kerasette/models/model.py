@@ -354,7 +354,7 @@ class Model:
                 cw = class_weight_to_sample_weight(class_weight, yt, kind,
                                                    int(np.prod(self.output_shape[1:])))
                 cw = cw.to(self._dtype)
-            if validation_split:
+            if validation_split and validation_data is None:  # validation_data wins, as in Keras
                 (xt, yt, swt, cw), (xv, yv, swv, _) = split_tail((xt, yt, swt, cw),
                                                                  validation_split)
                 if xt.shape[0] == 0 or xv.shape[0] == 0:
@@ -484,8 +484,10 @@ class Model:
         check_positive_int(steps, "steps", allow_none=True)
         verbose = _verbose_arg(verbose)
         if is_dataset(x):
-            if y is not None:
-                raise ValueError("Invalid y: a Dataset/DataLoader yields its own labels; pass y=None")
+            if y is not None or sample_weight is not None:
+                raise ValueError(f"Invalid {'y' if y is not None else 'sample_weight'}: a "
+                                 f"Dataset/DataLoader yields its own labels and weights; pass "
+                                 f"y=None and sample_weight=None")
             batches = _LoaderBatches(self, x, batch_size, False, "x")
             n_steps = steps or (len(batches) if batches.has_len else None)
         else:

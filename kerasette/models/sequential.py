@@ -95,7 +95,10 @@ class Sequential(Model):
 
     def _output_activation_name(self):
         act = getattr(self._layers[-1], "activation", None) if self._layers else None
-        return getattr(act, "name", None)
+        name = getattr(act, "name", None)
+        if name == "softmax" and getattr(act, "axis", -1) not in (-1, len(self._output_shape) - 1):
+            return None  # the cross-entropies fuse a softmax over the last (class) axis only
+        return name
 
     # ----- forward / backward -----------------------------------------------------------------
     def _forward(self, x, training: bool, fused: bool = False):
