@@ -220,3 +220,11 @@ def test_dataset_items_of_the_wrong_arity():
     m = model()
     with pytest.raises(ValueError, match="length 4"):
         m.fit(TensorDataset(X, Y, W, W), verbose=0)
+
+
+def test_evaluate_on_a_dataset_rejects_separate_labels_or_weights():
+    m = model()
+    with pytest.raises(ValueError, match="y"):
+        m.evaluate(TensorDataset(X, Y), Y, verbose=0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        m.evaluate(TensorDataset(X, Y), sample_weight=W, verbose=0)

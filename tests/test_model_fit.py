@@ -467,3 +467,24 @@ def test_fit_on_tensors_that_require_grad():
     b.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
     assert same(a.get_weights(), b.get_weights())
     assert xt.grad is None
+
+
+def test_validation_data_takes_precedence_over_validation_split():
+    """As Keras: with validation_data given, validation_split is ignored (all samples train)."""
+    x, y = indexed_data(10)
+    xv, yv = x[:3] + 0.5, y[:3]
+    model, rec = recorder_model()
+    history = model.fit(x, y, batch_size=4, validation_split=0.5, validation_data=(xv, yv),
+                        shuffle=False, verbose=0)
+    assert rec.ids() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert history.history["val_loss"][0] == pytest.approx(model.evaluate(xv, yv, verbose=0),
+                                                            rel=1e-12)
+
+
+def test_train_on_batch_class_weight_equals_sample_weight():
+    x, y = blobs()
+    cw = {0: 0.5, 1: 2.0, 2: 1.0}
+    a, b = classifier(), classifier()
+    assert a.train_on_batch(x, y, class_weight=cw) == \
+        b.train_on_batch(x, y, sample_weight=np.array([cw[c] for c in y]))
+    assert same(a.get_weights(), b.get_weights())

@@ -199,3 +199,30 @@ def test_fit_in_float64_equals_the_model_in_float32_within_float32_precision():
     assert model32.get_weights()[0].dtype == np.float32
     for a, b in zip(model32.get_weights(), model64.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("axis", [-1, 1, 0])
+def test_softmax_layer_at_the_end_follows_the_trajectory(axis):
+    """A separate Softmax layer fuses with the cross-entropy like Dense(activation="softmax") when
+    it normalises the class axis; a softmax over another axis must not be fused."""
+    ks.utils.set_random_seed(0)
+    model = ks.Sequential([ks.Input((3,)), Dense(4, activation="tanh"), Dense(3),
+                           ks.layers.Softmax(axis=axis)])
+    model.compile(ks.optimizers.SGD(0.1, momentum=0.9), "categorical_crossentropy")
+    oracle = Oracle(model.get_weights(), ["tanh", None], "categorical_crossentropy", "momentum",
+                    lr=0.1, momentum=0.9)
+    x, y = make_data("categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=5, shuffle=False, verbose=0)
+    for _ in range(2):
+        for s in range(0, 10, 5):
+            xb, yb = x[s:s + 5], y[s:s + 5]
+            p = torch.softmax(oracle.forward(xb), dim=axis)
+            p = p / p.sum(1, keepdim=True)  # Keras renormalises probabilities over the classes
+            loss = -(yb * p.log()).sum(1).mean()
+            grads = torch.autograd.grad(loss, oracle.params)
+            with torch.no_grad():
+                for w, g, v in zip(oracle.params, grads, oracle.slots[0]):
+                    v.mul_(0.9).sub_(0.1 * g)
+                    w.add_(v)
+    assert_same_weights(model, oracle)
+    assert model._fused == (axis != 0)
