@@ -18,7 +18,7 @@ _INSTALL_HINT = ('{what} needs matplotlib, which kerasette does not install by d
                  'pip install "kerasette[examples]" (or pip install matplotlib)')
 
 
-def _new_figure(what: str, ncols: int, width: float = 4.5, height: float = 3.6):
+def _new_figure(what: str, ncols: int, width: float = 4.5, height: float = 3.6, epochs=True):
     try:
         from matplotlib.figure import Figure
     except ImportError as err:  # a clear message beats "No module named 'matplotlib'"
@@ -27,7 +27,7 @@ def _new_figure(what: str, ncols: int, width: float = 4.5, height: float = 3.6):
 
     fig = Figure(figsize=(width * ncols, height), layout="constrained")
     axes = list(fig.subplots(1, ncols, squeeze=False)[0])
-    for ax in axes:
+    for ax in axes if epochs else ():
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     return fig, axes
 
@@ -165,7 +165,8 @@ def plot_disk_predictions(model, x, y, path=None, resolution=200, threshold=0.5,
     regions = _classes(_as_numpy(model.predict(grid, batch_size=4096, verbose=0), "predictions"),
                        threshold).reshape(gx.shape)
 
-    fig, (ax,) = _new_figure("plot_disk_predictions", 1, width=5.2, height=5.0)
+    fig, (ax,) = _new_figure("plot_disk_predictions", 1, width=5.2, height=5.0,
+                             epochs=False)
     n_classes = int(max(regions.max(), labels.max())) + 1
     ax.contourf(gx, gy, regions, levels=np.arange(n_classes + 1) - 0.5, cmap="Pastel1", alpha=0.6)
     ax.contour(gx, gy, regions, levels=np.arange(n_classes) + 0.5, colors="k", linewidths=1.2)
