@@ -23,19 +23,23 @@ def loss_kind(loss) -> str:
 def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y") -> torch.Tensor:
     """Validate `y` for `loss` and a model output of `output_shape` (batch dim first, None).
 
-    Returns y on `device`: int64 class indices of shape (N,) for sparse cross-entropy, else `dtype`
-    with the output's per-sample shape ((N,) is accepted for a single output unit and reshaped).
+    Returns y on `device`: int64 class indices of shape (N, ...) (the output's shape without its
+    class axis) for sparse cross-entropy, else `dtype` with the output's per-sample shape ((N,) is
+    accepted for a single output unit and reshaped).
     """
     y = to_tensor(y, name)
     kind = loss_kind(loss)
     per_sample = tuple(output_shape[1:])
     loss_name = getattr(loss, "name", type(loss).__name__)
     if kind == "sparse":
-        if y.dim() == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.dim() != 1:
+        expected = per_sample[:-1]  # one class index per output row: (N,) for (N, C) outputs
+        if tuple(y.shape[1:]) == (*expected, 1):
+            y = y[..., 0]
+        if tuple(y.shape[1:]) != expected:
+            shape = "(N,) or (N, 1)" if not expected else \
+                f"{('N', *expected)} or {('N', *expected, 1)}".replace("'", "")
             raise ValueError(f"Invalid {name}: {loss_name} expects integer class indices of shape "
-                             f"(N,) or (N, 1), received shape {tuple(y.shape)}; use "
+                             f"{shape}, received shape {tuple(y.shape)}; use "
                              f"categorical_crossentropy for one-hot labels")
         if y.is_floating_point():
             check_finite(y, name)
@@ -84,6 +88,9 @@ def class_weight_to_sample_weight(class_weight: dict, y: torch.Tensor, kind: str
     if not isinstance(class_weight, dict):
         raise TypeError(f"Invalid class_weight: expected a dict {{class index: weight}}, received "
                         f"{type(class_weight).__name__}")
+    if y.dim() > (1 if kind == "sparse" else 2):
+        raise ValueError(f"Invalid class_weight: it applies to one label per sample, not to targets "
+                         f"of shape {tuple(y.shape)} (as in Keras); pass sample_weight instead")
     n_classes = 2 if n_outputs == 1 else n_outputs
     bad = [k for k in class_weight
            if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n_classes]
