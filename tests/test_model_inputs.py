@@ -271,3 +271,14 @@ def test_metric_that_cannot_take_the_labels_fails_before_the_first_step(kwargs):
     model.compile(ks.optimizers.Adam(0.1), "sparse_categorical_crossentropy", **kwargs)
     for _ in range(2):
         rejects(model, lambda m: m.fit(X, Y, verbose=0), ValueError, "y_true|shape")
+
+
+def test_sequence_labels_are_checked_and_class_weight_refused():
+    model = ks.Sequential([ks.Input((4, 3)), Dense(3, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    xs, ys = RNG.normal(size=(6, 4, 3)), RNG.integers(0, 3, (6, 4))
+    rejects(model, lambda m: m.fit(xs, ys[:, :3], verbose=0), ValueError, r"y.*\(N, 4\)")
+    rejects(model, lambda m: m.fit(xs, ys, class_weight={0: 2.0}, verbose=0), ValueError,
+            "class_weight.*sample_weight")
+    model.fit(xs, ys[..., None], verbose=0)  # a trailing axis of 1 is fine
+    assert model.optimizer.iterations == 1

@@ -226,3 +226,31 @@ def test_softmax_layer_at_the_end_follows_the_trajectory(axis):
                     w.add_(v)
     assert_same_weights(model, oracle)
     assert model._fused == (axis != 0)
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_sequence_outputs_follow_the_trajectory(loss):
+    """Dense on (N, T, F) inputs: one softmax per time step, the loss averaged over N * T."""
+    ks.utils.set_random_seed(0)
+    model = ks.Sequential([ks.Input((4, 3)), Dense(5, activation="tanh"),
+                           Dense(3, activation="softmax")])
+    model.compile(ks.optimizers.SGD(0.2), loss, metrics=["accuracy"])
+    oracle = Oracle(model.get_weights(), ["tanh", "softmax"], loss, "sgd", lr=0.2)
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.normal(size=(6, 4, 3)))
+    classes = torch.as_tensor(rng.integers(0, 3, (6, 4)))
+    y = classes if loss.startswith("sparse") else torch.eye(3, dtype=torch.float64)[classes]
+    history = model.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+    for _ in range(2):
+        for s in (slice(0, 4), slice(4, 6)):
+            p = oracle.forward(x[s])
+            loss_value = -(torch.eye(3, dtype=torch.float64)[classes[s]] * p.log()).sum(-1).mean()
+            grads = torch.autograd.grad(loss_value, oracle.params)
+            with torch.no_grad():
+                for w, g in zip(oracle.params, grads):
+                    w.sub_(0.2 * g)
+    assert_same_weights(model, oracle)
+    p = model.predict(x, verbose=0)
+    acc = (p.argmax(-1) == classes).double().mean().item()
+    assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(acc)
+    assert len(history.history["accuracy"]) == 2
