@@ -57,11 +57,11 @@ def mean_std(values) -> tuple[float, float]:
     return mean, std
 
 
-def pct(mean: float, std: float | None = None) -> str:
+def pct(mean: float, std: float | None = None, digits: int = 1) -> str:
     """'97.3%' or '97.3 ± 0.4%' from fractions."""
     if std is None:
-        return f"{100 * mean:.1f}%"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}%"
+        return f"{100 * mean:.{digits}f}%"
+    return f"{100 * mean:.{digits}f} ± {100 * std:.{digits}f}%"
 
 
 def format_table(headers, rows) -> list[str]:
