@@ -460,7 +460,11 @@ class Model:
         cbs.on_test_begin()
         test_hooks = cbs.has_test_batch_hooks
         loss_sum, count = None, [0]
-        for step, (xb, yb, swb) in enumerate(batches.epoch(steps)):
+        # One pass from the start, at most `steps` batches: evaluation never wraps around the data
+        # nor continues where the previous validation stopped.
+        for step, (xb, yb, swb) in enumerate(batches.epoch()):
+            if steps is not None and step >= steps:
+                break
             if test_hooks:
                 cbs.on_test_batch_begin(step)
             out, pred, _ = self._forward(xb, False, self._fused)
@@ -489,14 +493,14 @@ class Model:
                                  f"Dataset/DataLoader yields its own labels and weights; pass "
                                  f"y=None and sample_weight=None")
             batches = _LoaderBatches(self, x, batch_size, False, "x")
-            n_steps = steps or (len(batches) if batches.has_len else None)
+            n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
             if x is None or y is None:
                 raise ValueError(f"Invalid {'x' if x is None else 'y'}: evaluate needs x and y")
             xt, yt, swt = self._prepare_xy(x, y, sample_weight)
             self._resolve_metrics(yt[:1])
             batches = ArrayBatches(xt, yt, swt, batch_size, False)
-            n_steps = steps or len(batches)
+            n_steps = min(steps or len(batches), len(batches))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps)
@@ -515,20 +519,22 @@ class Model:
         if is_dataset(x):
             batches = _LoaderBatches(self, x, batch_size, False, "x", need_y=False)
             as_numpy, out_device = True, None
-            n_steps = steps or (len(batches) if batches.has_len else None)
+            n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
             as_numpy = not isinstance(x, torch.Tensor)
             out_device = None if as_numpy else x.device
             xt = self._prepare_x(x)
             batches = ArrayBatches(xt, None, None, batch_size, False)
-            n_steps = steps or len(batches)
+            n_steps = min(steps or len(batches), len(batches))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=n_steps)
         cbs.on_predict_begin()
         hooks = cbs.has_predict_batch_hooks
         outputs = []
-        for step, (xb, _, _) in enumerate(batches.epoch(steps)):
+        for step, (xb, _, _) in enumerate(batches.epoch()):  # one pass: one output per input
+            if steps is not None and step >= steps:
+                break
             if hooks:
                 cbs.on_predict_batch_begin(step)
             out = self._forward(xb, False, False)[0]
