@@ -209,3 +209,21 @@ def test_evaluate_accepts_tensors_and_integer_labels_of_any_width():
     ref = model.evaluate(X, Y, verbose=0)
     for y in (torch.as_tensor(Y), torch.as_tensor(Y, dtype=torch.int32), Y[:, None]):
         assert model.evaluate(torch.as_tensor(X), y, verbose=0) == pytest.approx(ref, rel=1e-15)
+
+
+def test_steps_beyond_the_data_do_not_wrap_around():
+    model = mlp()
+    counter = PredictCounter()
+    out = model.predict(X, batch_size=4, steps=10, callbacks=[counter], verbose=0)
+    assert out.shape == X.shape[:1] + (2,) and counter.sizes == [4, 4, 2]
+    assert model.evaluate(X, Y, batch_size=4, steps=10, verbose=0) == \
+        pytest.approx(model.evaluate(X, Y, verbose=0), rel=1e-12)
+
+
+def test_validation_steps_restart_from_the_first_batch_each_epoch():
+    model = mlp()
+    model.compile(ks.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    history = model.fit(X, Y, epochs=3, validation_data=(X, Y), validation_batch_size=4,
+                        validation_steps=1, verbose=0)
+    first_batch = model.evaluate(X[:4], Y[:4], verbose=0)
+    assert history.history["val_loss"] == [pytest.approx(first_batch, rel=1e-12)] * 3
