@@ -433,7 +433,7 @@ class Model:
             if self.stop_training:
                 break
         if count[0] == 0:
-            return {}
+            raise _no_batches(train)
         return dict(LazyLogs(self._metric_getters(loss_sum, count)))
 
     # ----- evaluate --------------------------------------------------------------------------
@@ -475,6 +475,8 @@ class Model:
             self._update_metrics(yb, pred, swb)
             if test_hooks:
                 cbs.on_test_batch_end(step, LazyLogs(self._metric_getters(loss_sum, count)))
+        if count[0] == 0:
+            raise _no_batches(batches)
         logs = dict(LazyLogs(self._metric_getters(loss_sum, count)))
         cbs.on_test_end(logs)
         return logs
@@ -542,6 +544,8 @@ class Model:
             if hooks:
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
+        if not outputs:
+            raise _no_batches(batches)
         result = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
         if as_numpy:
             return result.cpu().numpy()
@@ -638,6 +642,13 @@ class _LoaderBatches:
     """Batches from a torch Dataset or DataLoader, moved to the model's device as they come."""
 
     def __init__(self, model, data, batch_size, shuffle, name, need_y=True):
+        try:
+            empty = len(data) == 0
+        except TypeError:  # an iterable dataset has no length; checked when it yields nothing
+            empty = False
+        if empty:
+            raise ValueError(f"Invalid {name}: expected a Dataset/DataLoader with at least one "
+                             f"sample, received an empty {type(data).__name__}")
         if isinstance(data, DataLoader):
             self.loader = data
         else:
@@ -695,6 +706,12 @@ class _LoaderBatches:
                                      model._device, self._names[1])
                 swb = None if swb is None else swb.to(model._device, model._dtype)
             yield xb, yb, swb
+
+
+def _no_batches(batches) -> ValueError:
+    name = getattr(batches, "name", "x")
+    return ValueError(f"Invalid {name}: expected data with at least one batch, received a "
+                      f"Dataset/DataLoader that yielded none")
 
 
 # ----- argument checks shared by fit / evaluate / predict --------------------------------------
