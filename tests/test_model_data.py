@@ -228,3 +228,26 @@ def test_evaluate_on_a_dataset_rejects_separate_labels_or_weights():
         m.evaluate(TensorDataset(X, Y), Y, verbose=0)
     with pytest.raises(ValueError, match="sample_weight"):
         m.evaluate(TensorDataset(X, Y), sample_weight=W, verbose=0)
+
+
+class EmptyStream(IterableDataset):
+    def __iter__(self):
+        return iter(())
+
+
+@pytest.mark.parametrize("empty", [TensorDataset(X[:0], Y[:0]),
+                                   DataLoader(TensorDataset(X[:0], Y[:0])),
+                                   DataLoader(EmptyStream())],
+                         ids=["dataset", "loader", "iterable"])
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict", "validation"])
+def test_empty_datasets_are_a_clear_error(empty, call):
+    m = model()
+    before = m.get_weights()
+    name = "validation_data" if call == "validation" else "x"
+    with pytest.raises(ValueError, match=name):
+        if call == "validation":
+            m.fit(X, Y, validation_data=empty, verbose=0)
+        else:
+            getattr(m, call)(empty, verbose=0)
+    if call != "validation":
+        assert same(m.get_weights(), before)
