@@ -49,9 +49,12 @@ def files_in(folder):
 
 
 # ----- model.save / load_model ------------------------------------------------------------------
-@pytest.mark.parametrize("optimizer", [ks.optimizers.Adam(0.05, amsgrad=True),
-                                       ks.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
-                                       ks.optimizers.RMSprop(0.01)], ids=["adam", "sgd", "rmsprop"])
+@pytest.mark.parametrize("optimizer", [
+    ks.optimizers.Adam(0.05, amsgrad=True),
+    ks.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    ks.optimizers.RMSprop(0.01),
+    ks.optimizers.AdamW(ks.optimizers.schedules.ExponentialDecay(0.05, 2, 0.5), clipnorm=1.0),
+], ids=["adam", "sgd", "rmsprop", "adamw-schedule"])
 def test_round_trip_then_continued_training_matches(tmp_path, optimizer):
     model = trained(optimizer, metrics=["accuracy"], weighted_metrics=["sparse_categorical_accuracy"])
     path = tmp_path / "model.kst"
