@@ -335,9 +335,12 @@ class Model:
         val_epochs = _validation_freq_arg(validation_freq)
 
         if is_dataset(x):
-            if y is not None or sample_weight is not None or class_weight is not None:
-                raise ValueError("Invalid y: a Dataset/DataLoader yields its own labels and weights; "
-                                 "pass y=None, sample_weight=None and class_weight=None")
+            given = [k for k, v in (("y", y), ("sample_weight", sample_weight),
+                                    ("class_weight", class_weight)) if v is not None]
+            if given:
+                raise ValueError(f"Invalid {given[0]}: a Dataset/DataLoader yields its own labels "
+                                 f"and weights; pass y=None, sample_weight=None and "
+                                 f"class_weight=None")
             if validation_split:
                 raise ValueError("Invalid validation_split: it needs arrays; pass validation_data "
                                  "with a Dataset/DataLoader")
