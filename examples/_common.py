@@ -81,3 +81,53 @@ def print_table(headers, rows) -> list[str]:
     lines = format_table(headers, rows)
     print("\n".join(lines))
     return lines
+
+
+# ----- the real-data recipe (tabular.py, digits.py) ---------------------------------------------
+def split_and_standardise(x, y, test_size: float, seed: int):
+    """Stratified train/test split with a fixed seed, then standardise with train statistics.
+
+    `train_test_split` shuffles before splitting, so the training set is in random order and the
+    last fraction that `fit(validation_split=...)` holds out is a fair sample, not one class.
+    Returns float32 features and int64 labels: x_train, y_train, x_test, y_test.
+    """
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_size, stratify=y, random_state=seed, shuffle=True)
+    x_train, x_test = standardise(x_train, x_test)
+    return (x_train.astype(np.float32), y_train.astype(np.int64),
+            x_test.astype(np.float32), y_test.astype(np.int64))
+
+
+def fit_early_stopping(model, data, epochs: int, batch_size: int, patience: int,
+                       validation_split: float = 0.2) -> dict:
+    """Fit with a validation split and EarlyStopping(restore_best_weights=True), then test.
+
+    Returns {"test": test accuracy, "epochs": epochs run, "best": the 1-based epoch whose
+    weights were restored}.
+    """
+    import kerasette as ks
+
+    x_train, y_train, x_test, y_test = data
+    stop = ks.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                      restore_best_weights=True)
+    history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
+                        validation_split=validation_split, callbacks=[stop], verbose=0)
+    _, test_acc = model.evaluate(x_test, y_test, verbose=0)
+    return {"test": float(test_acc), "epochs": len(history.epoch), "best": stop.best_epoch + 1}
+
+
+def recipe_row(name: str, data, runs: list[dict], target: float) -> list:
+    """One table row from `fit_early_stopping` results over seeds."""
+    x_train, _, x_test, _ = data
+    mean, std = mean_std(r["test"] for r in runs)
+    worst = min(r["test"] for r in runs)
+    epochs = mean_std(r["epochs"] for r in runs)[0]
+    return [name, f"{len(x_train)} / {len(x_test)}", pct(mean, std), pct(worst),
+            f"{epochs:.0f}", "yes" if mean >= target else "NO"]
+
+
+RECIPE_HEADERS = ["data set", "train (20% val) / test", "test accuracy", "worst seed", "epochs run",
+                  ">= 95%"]
