@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kerasette import activations, config, layers
+from kerasette import activations, layers
 from kerasette.testing import check_gradients
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -35,11 +35,7 @@ REFERENCE = {
 NAMES = sorted(REFERENCE)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    config.set_floatx("float64")
-    yield
-    config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 def make_target(name, kind):

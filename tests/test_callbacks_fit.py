@@ -26,14 +26,6 @@ from kerasette.callbacks import (
 )
 
 
-@pytest.fixture
-def float64():
-    old = config.floatx()
-    config.set_floatx("float64")
-    yield
-    config.set_floatx(old)
-
-
 def data(n=40, seed=0):
     rs = np.random.RandomState(seed)
     x = rs.randn(n, 3)

@@ -18,14 +18,6 @@ SHAPE = (800, 400)
 FAN_IN, FAN_OUT = SHAPE
 
 
-@pytest.fixture
-def float64():
-    saved = config.floatx()
-    config.set_floatx("float64")
-    yield
-    config.set_floatx(saved)
-
-
 def draw(name, shape=SHAPE, **kw):
     return initializers.get({"class_name": name, "config": {"seed": 7, **kw}})(shape, F64)
 

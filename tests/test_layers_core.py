@@ -8,17 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kerasette import config, layers
+from kerasette import layers
 from kerasette.testing import check_gradients
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    config.set_floatx("float64")
-    yield
-    config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 # ---- Input -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kerasette import activations, config, initializers, layers
+from kerasette import activations, initializers, layers
 from kerasette.testing import check_gradients
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -20,11 +20,7 @@ TORCH_ACT = {
 ACTIVATIONS = list(TORCH_ACT)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    config.set_floatx("float64")
-    yield
-    config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 def randn(g, *shape):

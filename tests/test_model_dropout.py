@@ -8,12 +8,7 @@ import torch
 import kerasette as ks
 from kerasette.layers import Dense, Dropout
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    ks.config.set_floatx("float64")
-    yield
-    ks.config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 class Recorder(ks.layers.Layer):

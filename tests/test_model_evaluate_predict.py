@@ -8,12 +8,7 @@ import torch
 import kerasette as ks
 from kerasette.layers import Dense
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    ks.config.set_floatx("float64")
-    yield
-    ks.config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 def mlp(seed=0, compile=True):

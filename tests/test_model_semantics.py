@@ -7,12 +7,7 @@ import pytest
 import kerasette as ks
 from kerasette.layers import Dense
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    ks.config.set_floatx("float64")
-    yield
-    ks.config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 def constant_model(metrics=None, weighted_metrics=None, loss="mse"):

@@ -16,12 +16,7 @@ import torch
 import kerasette as ks
 from kerasette.layers import Dense
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    ks.config.set_floatx("float64")
-    yield
-    ks.config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 ACT = {None: lambda z: z, "tanh": torch.tanh, "relu": torch.relu,

@@ -8,12 +8,7 @@ from kerasette import activations, config, layers, losses
 from kerasette.flat import pack
 from kerasette.testing import check_gradients, numeric_gradient, relative_error
 
-
-@pytest.fixture(autouse=True)
-def float64():
-    config.set_floatx("float64")
-    yield
-    config.set_floatx("float32")
+pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 class Scale(layers.Layer):
