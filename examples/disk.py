@@ -5,24 +5,16 @@
 
     python examples/disk.py              # 10 seeds, prints train / test accuracy and the mean
     python examples/disk.py --seeds 3 --epochs 50
+    python examples/disk.py --plot       # also disk_predictions.png and disk_curves.png
 """
 
 import argparse
-import math
 import time
 
 import torch
+from _common import RADIUS, limit_threads, make_disk_data, mean_std
 
 import kerasette as ks
-
-RADIUS = 1 / math.sqrt(2 * math.pi)
-
-
-def make_disk_data(n: int, generator: torch.Generator):
-    """n points uniform in [0,1]^2 and their labels (1 inside the disk, as float (n, 1))."""
-    x = torch.rand(n, 2, generator=generator)
-    y = ((x - 0.5).pow(2).sum(1) < RADIUS**2).float()[:, None]
-    return x, y
 
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
@@ -68,20 +60,34 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: the net is tiny; 0 keeps torch's default)")
+    parser.add_argument("--plot", action="store_true",
+                        help="save disk_predictions.png and disk_curves.png (needs matplotlib)")
+    parser.add_argument("--out", default=".", help="folder for the plots")
     args = parser.parse_args(argv)
+    limit_threads(args.threads or None)
 
     print(f"{'seed':>4}  {'train acc':>9}  {'test acc':>8}  {'time':>6}")
-    tests = []
+    tests, histories = [], []
     for seed in range(args.seeds):
         start = time.perf_counter()
-        _, _, train_acc, test_acc, _ = run(seed, args.epochs, args.batch_size)
+        model, history, train_acc, test_acc, data = run(seed, args.epochs, args.batch_size)
         tests.append(test_acc)
+        histories.append(history)
         seconds = time.perf_counter() - start
         print(f"{seed:>4}  {train_acc:>9.2%}  {test_acc:>8.2%}  {seconds:>5.1f}s")
-    mean = sum(tests) / len(tests)
-    std = math.sqrt(sum((t - mean) ** 2 for t in tests) / max(1, len(tests) - 1))
+    mean, std = mean_std(tests)
     print(f"mean test accuracy over {len(tests)} seeds: {mean:.2%} (std {std:.2%}); "
           f"seeds' best published: 96%")
+    if args.plot:
+        from kerasette.plotting import plot_curves_over_seeds, plot_disk_predictions
+
+        _, _, x_test, y_test = data  # the last seed's test set, in the standardised coordinates
+        paths = [f"{args.out}/disk_predictions.png", f"{args.out}/disk_curves.png"]
+        plot_disk_predictions(model, x_test, y_test, paths[0], true_disk=((0.0, 0.0), 2 * RADIUS))
+        plot_curves_over_seeds(histories, paths[1])
+        print("wrote " + " and ".join(paths))
     return mean
 
 
