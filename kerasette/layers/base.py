@@ -4,6 +4,11 @@ hands back a backward closure).
     y, backward = layer.forward(x, training)
     dx = backward(dy)          # adds dL/dW into each weight's .grad, returns dL/dx
 
+A layer whose class sets `skips_input_grad = True` accepts `backward(dy, need_dx=False)`: it then
+only accumulates its weight gradients and returns None. The model asks this of the first layer that
+trains, since nothing needs the gradient with respect to the data (for a 784-512 Dense layer that
+saves a matmul as large as the forward one).
+
 What backward needs is captured by the closure, never stored on the layer, so the same layer can be
 used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
 """
@@ -65,6 +70,7 @@ class Layer:
     """
 
     _counters: dict = {}
+    skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
 
     def __init__(self, name: str | None = None, trainable: bool = True):
         if name is not None and not isinstance(name, str):

@@ -30,6 +30,8 @@ class Dense(Layer):
         name, trainable: see `Layer`. `trainable=False` freezes both weights.
     """
 
+    skips_input_grad = True
+
     def __init__(self, units, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  name: str | None = None, trainable: bool = True):
@@ -75,13 +77,15 @@ class Dense(Layer):
         else:
             y, act_backward = z, _identity
 
-        def backward(dy):
+        def backward(dy, need_dx=True):
             dz = act_backward(dy)
             dz2 = dz if dz.dim() == 2 else dz.reshape(-1, self.units)
             if kernel.trainable:
                 kernel.grad.addmm_(x2.T, dz2)          # dW += x^T dz
             if bias is not None and bias.trainable:
                 bias.grad.add_(dz2.sum(0))             # db += sum over rows
+            if not need_dx:                            # first trained layer: nobody needs dx
+                return None
             dx2 = torch.mm(dz2, W.T)                   # dx = dz W^T
             return dx2 if x.dim() == 2 else dx2.view(x.shape)
         return y, backward

@@ -6,6 +6,9 @@ them in reverse:
     h0 = x;  h_i, back_i = layer_i.forward(h_{i-1})          (i = 1..L)
     dh_L = dL/dy;  dh_{i-1} = back_i(dh_i)                     (i = L..1)
 
+The backward pass stops at the first layer that has trainable weights, and that layer skips dL/dx
+(`Layer.skips_input_grad`): like autograd, nothing is computed that no weight needs.
+
 With `fused=True` a trailing sigmoid/softmax is left out of the pass (the loss then takes logits and
 its gradient is the stable p - y); the probabilities are still computed for the metrics.
 """
@@ -93,6 +96,12 @@ class Sequential(Model):
         self._require_built("output_shape")
         return self._output_shape
 
+    def _after_build(self) -> None:
+        super()._after_build()
+        # Index of the first layer with a trainable weight (len(layers) if none): where backward stops.
+        self._first_trained = next((i for i, layer in enumerate(self._layers)
+                                    if layer.trainable_weights), len(self._layers))
+
     def _output_activation_name(self):
         act = getattr(self._layers[-1], "activation", None) if self._layers else None
         name = getattr(act, "name", None)
@@ -117,10 +126,18 @@ class Sequential(Model):
         else:
             pred = h
 
+        first = self._first_trained
+
         def backward(dy):
-            for back in reversed(backs):
+            # Layers before the first trainable one need no backward at all (no weight to update,
+            # and nobody needs dL/dx of the data); the first trainable one skips its dx if it can.
+            for back in reversed(backs[first + 1:]):
                 dy = back(dy)
-            return dy
+            if first < len(backs):
+                if layers[first].skips_input_grad:
+                    backs[first](dy, need_dx=False)
+                else:
+                    backs[first](dy)
 
         return h, pred, backward
 
