@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -48,6 +49,10 @@ def seeds_task(rounds):
         "torch.nn loop": lambda: torch_nn_loop(**run),
     }, rounds)
     report(times, "lean loop")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"targets: fit / lean loop = {med['kerasette fit'] / med['lean loop']:.2f} (<= 1.25), "
+          f"with callbacks {med['kerasette fit + callbacks'] / med['lean loop']:.2f} (<= 1.25), "
+          f"torch.nn loop / fit = {med['torch.nn loop'] / med['kerasette fit']:.2f} (>= 2.5)")
     return times
 
 
