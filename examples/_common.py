@@ -4,6 +4,7 @@ Examples run as `python examples/NAME.py`, which puts this folder on `sys.path`,
 these with `from _common import ...`.
 """
 
+import argparse
 import math
 import statistics
 
@@ -131,3 +132,24 @@ def recipe_row(name: str, data, runs: list[dict], target: float) -> list:
 
 RECIPE_HEADERS = ["data set", "train (20% val) / test", "test accuracy", "worst seed", "epochs run",
                   ">= 95%"]
+
+
+def recipe_parser(doc: str, epochs: int, patience: int, batch_size: int) -> argparse.ArgumentParser:
+    """The arguments the real-data examples share (seeds, split, epochs, patience, batch, threads)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="runs (per data set)")
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="one fixed train/test split for every run (default: split s for seed s)")
+    parser.add_argument("--epochs", type=int, default=epochs, help="at most; early stopping ends sooner")
+    parser.add_argument("--patience", type=int, default=patience)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    return parser
+
+
+def parse_seeded(parser: argparse.ArgumentParser, argv):
+    """Parse, rejecting --seeds below 1."""
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, received {args.seeds}")
+    return args

@@ -11,13 +11,14 @@ cross-entropy on the integer labels, Adam.
     python examples/digits.py --seeds 2 --split-seed 0
 """
 
-import argparse
 
 from _common import (
     RECIPE_HEADERS,
     fit_early_stopping,
     limit_threads,
+    parse_seeded,
     print_table,
+    recipe_parser,
     recipe_row,
     split_and_standardise,
 )
@@ -38,19 +39,9 @@ def digits_model(hidden=(128, 64), dropout=0.2, learning_rate=1e-3) -> ks.Sequen
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="runs")
-    parser.add_argument("--split-seed", type=int, default=None,
-                        help="one fixed train/test split for every run (default: split s for seed s)")
-    parser.add_argument("--epochs", type=int, default=200, help="at most; early stopping ends sooner")
-    parser.add_argument("--patience", type=int, default=15)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser = recipe_parser(__doc__, epochs=200, patience=15, batch_size=32)
     parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, received {args.seeds}")
-    return args
+    return parse_seeded(parser, argv)
 
 
 def main(argv=None):

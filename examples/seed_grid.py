@@ -27,6 +27,7 @@ from _common import (
     limit_threads,
     make_disk_data,
     mean_std,
+    parse_seeded,
     pct,
     print_table,
     standardise,
@@ -111,10 +112,7 @@ def parse_args(argv):
     parser.add_argument("--raw-inputs", action="store_true", help="do not standardise inputs")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads (default 1: the net is tiny)")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, received {args.seeds}")
-    return args
+    return parse_seeded(parser, argv)
 
 
 def main(argv=None):

@@ -12,13 +12,14 @@ measure the recipe rather than one lucky (or unlucky) test set of 143 or 45 poin
     python examples/tabular.py --seeds 3 --split-seed 0
 """
 
-import argparse
 
 from _common import (
     RECIPE_HEADERS,
     fit_early_stopping,
     limit_threads,
+    parse_seeded,
     print_table,
+    recipe_parser,
     recipe_row,
     split_and_standardise,
 )
@@ -62,18 +63,7 @@ DATASETS = {
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="runs per data set")
-    parser.add_argument("--split-seed", type=int, default=None,
-                        help="one fixed train/test split for every run (default: split s for seed s)")
-    parser.add_argument("--epochs", type=int, default=300, help="at most; early stopping ends sooner")
-    parser.add_argument("--patience", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
-    args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error(f"--seeds must be >= 1, received {args.seeds}")
-    return args
+    return parse_seeded(recipe_parser(__doc__, epochs=300, patience=20, batch_size=16), argv)
 
 
 def main(argv=None):
