@@ -332,7 +332,7 @@ class Model:
                 or not 0 <= validation_split < 1:
             raise ValueError(f"Invalid validation_split: expected a float in [0, 1), received "
                              f"{validation_split!r}")
-        val_epochs = _validation_freq_arg(validation_freq)
+        validate_after = _validation_freq_arg(validation_freq)
 
         if is_dataset(x):
             given = [k for k, v in (("y", y), ("sample_weight", sample_weight),
@@ -388,7 +388,7 @@ class Model:
             for epoch in range(start, epochs):
                 cbs.on_epoch_begin(epoch)
                 logs = self._train_epoch(train, steps_per_epoch, cbs)
-                if val is not None and (epoch + 1) in val_epochs(epochs) and not self._nan_stop:
+                if val is not None and validate_after(epoch + 1) and not self._step_cancelled:
                     val_logs = self._evaluate_batches(val, cbs, validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
@@ -408,7 +408,7 @@ class Model:
         self._reset_metrics()
         loss_sum = loss_fn = None
         count = [0]
-        self._nan_stop = False
+        self._step_cancelled = False
         for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
             if loss_fn is None:  # read after the first batch: with a Dataset, it builds the model
                 loss_fn, fused = self._train_loss, self._fused  # and resolves the metrics
@@ -426,7 +426,7 @@ class Model:
             if backward_hooks:
                 cbs.on_backward_end(step, LazyLogs({"loss": lambda v=value: v}))
                 if self.stop_training:  # a callback cancelled this step (e.g. TerminateOnNaN)
-                    self._nan_stop = True
+                    self._step_cancelled = True
                     break
             opt.step()
             if has_metrics:
@@ -741,16 +741,16 @@ def _verbose_arg(verbose):
 
 
 def _validation_freq_arg(freq):
-    """A function epochs -> set of 1-based epochs at which to validate."""
+    """A predicate on the 1-based epoch number: validate after this epoch?"""
     if isinstance(freq, numbers.Integral) and not isinstance(freq, bool):
         if freq <= 0:
             raise ValueError(f"Invalid validation_freq: expected a positive int or a list of "
                              f"epochs, received {freq!r}")
-        return lambda epochs: set(range(freq, epochs + 1, freq))
+        return lambda epoch: epoch % freq == 0
     if isinstance(freq, (list, tuple, set)) and all(
             isinstance(e, numbers.Integral) and not isinstance(e, bool) and e > 0 for e in freq):
         chosen = set(int(e) for e in freq)
-        return lambda epochs: chosen
+        return chosen.__contains__
     raise ValueError(f"Invalid validation_freq: expected a positive int or a list of 1-based "
                      f"epochs, received {freq!r}")
 
