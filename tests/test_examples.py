@@ -148,3 +148,25 @@ def test_bench_peers_nets_share_the_initial_weights():
         assert torch.allclose(bench.torch_net()(x), bench.flat_forward(flat, x), atol=1e-6)
     y = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert bench.test_error(lambda xs: torch.tensor([[2.0, 1.0], [3.0, 0.0]]), None, y) == 0.5
+
+
+def test_disk_prints_each_seed_and_the_mean_and_plots(capsys, tmp_path):
+    disk = load("disk")
+    mean = disk.main(["--seeds", "2", "--epochs", "3", "--plot", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    seed_lines = [line for line in out.splitlines() if re.match(r"^\s+\d+\s+\d+\.\d+%", line)]
+    assert len(seed_lines) == 2
+    assert f"mean test accuracy over 2 seeds: {mean:.2%}" in out
+    assert 0.4 < mean <= 1.0
+    for name in ("disk_predictions.png", "disk_curves.png"):
+        png = tmp_path / name
+        assert png.stat().st_size > 10_000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_disk_labels_follow_the_disk_of_area_one_half():
+    disk = load("disk")
+    x, y = disk.make_disk_data(20_000, torch.Generator().manual_seed(0))
+    inside = ((x - 0.5) ** 2).sum(1) < disk.RADIUS ** 2
+    assert torch.equal(y[:, 0].bool(), inside)
+    assert abs(y.mean().item() - 0.5) < 0.01  # area pi r^2 = 1/2
