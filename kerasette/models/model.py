@@ -252,11 +252,13 @@ class Model:
         for m in self._weighted_metrics:
             m.update_state(y, pred, sw)
 
-    def _metric_getters(self, loss_sum, count_box) -> dict:
-        getters = {"loss": lambda: loss_sum / max(count_box[0], 1)}
+    def _running_logs(self, loss_sum, count: int) -> LazyLogs:
+        """Loss and metrics so far as lazy logs: new 0-d tensors (no waiting for the device), a
+        snapshot that later batches do not change."""
+        values = {"loss": loss_sum / max(count, 1)}
         for m in self._metrics + self._weighted_metrics:
-            getters[m.name] = m.result
-        return getters
+            values[m.name] = m.result()
+        return LazyLogs(values)
 
     @property
     def metrics_names(self) -> list:
@@ -407,7 +409,7 @@ class Model:
         batch_hooks, backward_hooks = cbs.has_train_batch_hooks, cbs.has_backward_hooks
         self._reset_metrics()
         loss_sum = loss_fn = None
-        count = [0]
+        count = 0
         self._step_cancelled = False
         for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
             if loss_fn is None:  # read after the first batch: with a Dataset, it builds the model
@@ -420,11 +422,11 @@ class Model:
             n = xb.shape[0]
             # Running sum of batch losses weighted by batch size, kept on the device.
             loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
-            count[0] += n
+            count += n
             opt.zero_grad()
             backward(dloss())
             if backward_hooks:
-                cbs.on_backward_end(step, LazyLogs({"loss": lambda v=value: v}))
+                cbs.on_backward_end(step, LazyLogs({"loss": value}))
                 if self.stop_training:  # a callback cancelled this step (e.g. TerminateOnNaN)
                     self._step_cancelled = True
                     break
@@ -432,12 +434,12 @@ class Model:
             if has_metrics:
                 self._update_metrics(yb, pred, swb)
             if batch_hooks:
-                cbs.on_train_batch_end(step, LazyLogs(self._metric_getters(loss_sum, count)))
+                cbs.on_train_batch_end(step, self._running_logs(loss_sum, count))
             if self.stop_training:
                 break
-        if count[0] == 0:
+        if count == 0:
             raise _no_batches(train)
-        return dict(LazyLogs(self._metric_getters(loss_sum, count)))
+        return dict(self._running_logs(loss_sum, count))
 
     # ----- evaluate --------------------------------------------------------------------------
     def _validation_batches(self, validation_data, batch_size):
@@ -462,7 +464,7 @@ class Model:
         self._reset_metrics()
         cbs.on_test_begin()
         test_hooks = cbs.has_test_batch_hooks
-        loss_sum, count = None, [0]
+        loss_sum, count = None, 0
         # One pass from the start, at most `steps` batches: evaluation never wraps around the data
         # nor continues where the previous validation stopped.
         for step, (xb, yb, swb) in enumerate(batches.epoch()):
@@ -474,13 +476,13 @@ class Model:
             value, _ = self._train_loss.forward(yb, out, swb)
             n = xb.shape[0]
             loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
-            count[0] += n
+            count += n
             self._update_metrics(yb, pred, swb)
             if test_hooks:
-                cbs.on_test_batch_end(step, LazyLogs(self._metric_getters(loss_sum, count)))
-        if count[0] == 0:
+                cbs.on_test_batch_end(step, self._running_logs(loss_sum, count))
+        if count == 0:
             raise _no_batches(batches)
-        logs = dict(LazyLogs(self._metric_getters(loss_sum, count)))
+        logs = dict(self._running_logs(loss_sum, count))
         cbs.on_test_end(logs)
         return logs
 

@@ -1,0 +1,71 @@
+"""Keras 3 user scripts ported with only the import changed: what a Keras user relies on (log keys
+and types per hook, stored logs, return types, defaults) behaves as in Keras 3.15."""
+
+import numpy as np
+import pytest
+
+import kerasette as keras
+from kerasette import layers
+
+RNG = np.random.default_rng(0)
+X = RNG.random((48, 4)).astype("float32")
+Y = (X @ np.array([1.0, -2.0, 0.5, 1.0], dtype="float32") > 0.2).astype("float32")
+
+
+def binary_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+# ----- callback logs -----------------------------------------------------------------------------
+class KeepLogs(keras.callbacks.Callback):
+    """Keeps the logs objects themselves (not copies) and reads them only after training."""
+
+    def on_train_begin(self, logs=None):
+        self.batch, self.test_batch, self.backward, self.now = [], [], [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batch.append(logs)
+        self.now.append(logs["loss"])  # what a callback reading at once sees
+
+    def on_backward_end(self, batch, logs=None):
+        self.backward.append(logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.test_batch.append(logs)
+
+
+def test_stored_batch_logs_keep_their_values():
+    # A callback that stores `logs` and reads them later must see that batch's values, not the
+    # running sums as they are at the end of training.
+    keep = KeepLogs()
+    model = binary_model()
+    model.fit(X, Y, batch_size=9, epochs=2, validation_split=0.25, verbose=0, callbacks=[keep])
+    later = [logs["loss"] for logs in keep.batch]
+    assert later == keep.now
+    assert len(set(later)) == len(later)  # running means differ batch to batch
+    # 36 training samples, 4 batches an epoch: the first batch of each epoch is that batch's loss
+    # alone, the last one the epoch's mean
+    assert later[0] == pytest.approx(keep.backward[0]["loss"])
+    assert later[4] == pytest.approx(keep.backward[4]["loss"])
+    assert later[3] == pytest.approx(model.history.history["loss"][0])
+    assert later[-1] == pytest.approx(model.history.history["loss"][-1])
+    assert keep.test_batch[-1]["loss"] == pytest.approx(model.history.history["val_loss"][-1])
+    first_epoch_accuracy = [logs["accuracy"] for logs in keep.batch[:4]]
+    assert first_epoch_accuracy[-1] == pytest.approx(model.history.history["accuracy"][0])
+
+
+def test_batch_logs_are_a_mapping_of_floats_that_prints_as_a_dict():
+    keep = KeepLogs()
+    binary_model().fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=[keep])
+    logs = keep.batch[-1]
+    as_dict = dict(logs)
+    assert list(as_dict) == ["loss", "accuracy"]
+    assert all(type(v) is float for v in as_dict.values())
+    assert repr(logs) == repr(as_dict)
+    assert logs.get("missing") is None and "loss" in logs
+    with pytest.raises(TypeError):
+        logs["loss"] = 0.0  # read-only (DESIGN.md: callbacks add keys to epoch logs only)
