@@ -69,3 +69,95 @@ def test_batch_logs_are_a_mapping_of_floats_that_prints_as_a_dict():
     assert logs.get("missing") is None and "loss" in logs
     with pytest.raises(TypeError):
         logs["loss"] = 0.0  # read-only (DESIGN.md: callbacks add keys to epoch logs only)
+
+
+class LogKeys(keras.callbacks.Callback):
+    """The callbacks guide's CustomCallback: records the log keys every hook receives."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {}
+
+    def _record(self, hook, logs):
+        self.seen.setdefault(hook, list(logs.keys()))
+
+    def on_train_begin(self, logs=None):
+        self._record("train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._record("train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._record("epoch_begin", logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record("epoch_end", logs)
+
+    def on_test_begin(self, logs=None):
+        self._record("test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._record("test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._record("predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._record("predict_end", logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._record("train_batch_begin", logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._record("train_batch_end", logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._record("test_batch_begin", logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._record("test_batch_end", logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._record("predict_batch_begin", logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._record("predict_batch_end", logs)
+
+
+def regression_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential()
+    model.add(layers.Dense(1))
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.1), loss="mean_squared_error",
+                  metrics=["mean_absolute_error"])
+    return model
+
+
+def test_log_keys_per_hook_match_the_callbacks_guide():
+    # Keras 3's guide output: on_train_end gets the last epoch's logs (val_* included).
+    model, y = regression_model(), X.sum(1)
+    cb = LogKeys()
+    model.fit(X, y, batch_size=16, epochs=1, verbose=0, validation_split=0.5, callbacks=[cb])
+    model.evaluate(X, y, batch_size=16, verbose=0, callbacks=[cb])
+    model.predict(X, batch_size=16, verbose=0, callbacks=[cb])
+    metrics = ["loss", "mean_absolute_error"]
+    everything = metrics + ["val_loss", "val_mean_absolute_error"]
+    assert cb.seen == {
+        "train_begin": [], "epoch_begin": [], "train_batch_begin": [], "train_batch_end": metrics,
+        "test_begin": [], "test_batch_begin": [], "test_batch_end": metrics, "test_end": metrics,
+        "epoch_end": everything, "train_end": everything,
+        "predict_begin": [], "predict_batch_begin": [], "predict_batch_end": ["outputs"],
+        "predict_end": []}
+
+
+def test_train_end_logs_are_the_last_epoch_logs_even_after_early_stopping():
+    final = {}
+    cb = keras.callbacks.LambdaCallback(on_train_end=lambda logs: final.update(logs))
+    model = binary_model()
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    history = model.fit(X, Y, epochs=5, verbose=0, callbacks=[stop, cb])
+    assert len(history.epoch) == 2
+    assert final == {k: v[-1] for k, v in history.history.items()}
+    final.clear()
+    model.fit(X, Y, epochs=0, verbose=0, callbacks=[cb])
+    assert final == {}

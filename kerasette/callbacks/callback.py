@@ -85,7 +85,8 @@ class Callback:
         """Called once at the start of `fit`."""
 
     def on_train_end(self, logs=None):
-        """Called once at the end of `fit` (also after Ctrl-C, before it is re-raised)."""
+        """Called once at the end of `fit` (also after Ctrl-C, before it is re-raised), with the
+        last epoch's logs (empty if no epoch ended), as in Keras."""
 
     def on_epoch_begin(self, epoch, logs=None):
         """Called at the start of each epoch (0-based `epoch`)."""

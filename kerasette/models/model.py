@@ -384,6 +384,7 @@ class Model:
         self.history = cbs.history
         self.stop_training = False
         self._resume_epoch = None
+        last_logs = None  # on_train_end gets the last epoch's logs, as in Keras
         try:
             cbs.on_train_begin()
             start = self._resume_epoch if self._resume_epoch is not None else initial_epoch
@@ -394,13 +395,14 @@ class Model:
                     val_logs = self._evaluate_batches(val, cbs, validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
+                last_logs = logs
                 if self.stop_training:
                     break
         except KeyboardInterrupt:
             # Stop cleanly: callbacks see the end of training, History stays consistent.
-            cbs.on_train_end()
+            cbs.on_train_end(last_logs)
             raise
-        cbs.on_train_end()
+        cbs.on_train_end(last_logs)
         return self.history
 
     def _train_epoch(self, train, steps, cbs) -> dict:
