@@ -3,6 +3,7 @@ and types per hook, stored logs, return types, defaults) behaves as in Keras 3.1
 
 import numpy as np
 import pytest
+import torch
 
 import kerasette as keras
 from kerasette import layers
@@ -161,3 +162,29 @@ def test_train_end_logs_are_the_last_epoch_logs_even_after_early_stopping():
     final.clear()
     model.fit(X, Y, epochs=0, verbose=0, callbacks=[cb])
     assert final == {}
+
+
+# ----- the Sequential model guide -----------------------------------------------------------------
+def test_calling_a_model_on_data_builds_it_and_returns_a_tensor():
+    model = keras.Sequential([layers.Dense(2, activation="relu", name="layer1"),
+                              layers.Dense(3, activation="relu", name="layer2"),
+                              layers.Dense(4, name="layer3")])
+    assert model.weights == [] and not model.built
+    x = torch.ones((3, 3))
+    y = model(x)
+    assert isinstance(y, torch.Tensor) and y.shape == (3, 4) and len(model.weights) == 6
+    assert torch.equal(y, model.predict(x, verbose=0))
+    manual = x
+    for layer in model.layers:
+        manual = layer(manual)
+    torch.testing.assert_close(y, manual)
+    assert np.array_equal(model(x.numpy()).numpy(), y.numpy())  # NumPy in: a tensor out, as Keras
+
+
+def test_calling_a_model_with_training_applies_dropout():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((50,)), layers.Dropout(0.5)])
+    x = torch.ones((4, 50))
+    assert torch.equal(model(x), x)
+    dropped = model(x, training=True)
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}

@@ -590,6 +590,14 @@ class Model:
         """Outputs for one batch (same conversions as predict)."""
         return self.predict(x, batch_size=max(1, len(x)), verbose=0)
 
+    def __call__(self, x, training=False) -> torch.Tensor:
+        """`model(x)`: the outputs for one batch as a tensor on the model's device (Keras's call).
+
+        Builds the model on first data like `predict`; `training=True` runs dropout in its training
+        mode. Nothing is recorded for a backward pass.
+        """
+        return self._forward(self._prepare_x(x), bool(training), False)[0]
+
     def _batch_result(self, value, return_dict):
         logs = {"loss": float(value)}
         for m in self._metrics + self._weighted_metrics:
