@@ -19,25 +19,30 @@ def is_dataset(x) -> bool:
 
 
 def to_tensor(x, name: str) -> torch.Tensor:
-    """A tensor from a NumPy array, tensor or (nested) list; TypeError for non-numeric data.
+    """A tensor from a NumPy array, tensor, (nested) list, or anything NumPy converts through
+    `__array__` (a pandas DataFrame or Series, as Keras accepts); TypeError for non-numeric data.
 
-    Raises ValueError for an empty array. The tensor keeps its device (and is detached from any
-    autograd graph); dtype conversion is done later.
+    Raises ValueError for an empty array or ragged lists. The tensor keeps its device (and is
+    detached from any autograd graph); dtype conversion is done later.
     """
     if isinstance(x, torch.Tensor):
         t = x.detach()  # a view, no copy: data that requires grad must not pull fit into autograd
-    elif isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
-        arr = np.asarray(x)
+    elif isinstance(x, numbers.Number):
+        raise TypeError(f"Invalid {name}: expected an array or tensor, received a scalar {x!r}")
+    elif isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
+        try:
+            arr = np.asarray(x)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"Invalid {name}: expected samples that all have the same shape, "
+                             f"received a {type(x).__name__} that is not rectangular ({e})") from e
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                        or arr.dtype == np.bool_):
             raise TypeError(f"Invalid {name}: expected numeric data, received an array of dtype "
                             f"{arr.dtype}")
         t = torch.from_numpy(np.ascontiguousarray(arr))
-    elif isinstance(x, numbers.Number):
-        raise TypeError(f"Invalid {name}: expected an array or tensor, received a scalar {x!r}")
     else:
-        raise TypeError(f"Invalid {name}: expected a NumPy array, a torch.Tensor, a list, or a torch "
-                        f"Dataset/DataLoader, received {type(x).__name__}")
+        raise TypeError(f"Invalid {name}: expected a NumPy array, a torch.Tensor, a list, a pandas "
+                        f"DataFrame, or a torch Dataset/DataLoader, received {type(x).__name__}")
     if t.dtype.is_complex or t.dtype == torch.bool and name == "x":
         raise TypeError(f"Invalid {name}: expected real numbers, received dtype {t.dtype}")
     if t.dim() == 0:

@@ -188,3 +188,28 @@ def test_calling_a_model_with_training_applies_dropout():
     assert torch.equal(model(x), x)
     dropped = model(x, training=True)
     assert set(dropped.unique().tolist()) == {0.0, 2.0}
+
+
+# ----- data Keras accepts -------------------------------------------------------------------------
+class FakeFrame:
+    """What fit needs from a pandas DataFrame / Series (pandas is not a test dependency)."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __len__(self):
+        return len(self.values)
+
+
+def test_dataframe_like_inputs_train_like_their_arrays():
+    a, b = binary_model(), binary_model()
+    ha = a.fit(FakeFrame(X), FakeFrame(Y), epochs=2, batch_size=8, verbose=0,
+               validation_data=(FakeFrame(X[:8]), FakeFrame(Y[:8])))
+    hb = b.fit(X, Y, epochs=2, batch_size=8, verbose=0, validation_data=(X[:8], Y[:8]))
+    assert ha.history == hb.history
+    out = a.predict(FakeFrame(X[:3]), verbose=0)
+    assert isinstance(out, np.ndarray) and np.array_equal(out, a.predict(X[:3], verbose=0))
+    assert a.evaluate(FakeFrame(X), FakeFrame(Y), verbose=0) == a.evaluate(X, Y, verbose=0)

@@ -1,0 +1,49 @@
+"""What a Keras user gets wrong, tried on a model that has already taken a step: each mistake is a
+ValueError / TypeError that names the argument, the expected and the received value (never a raw
+NumPy / torch error or an AttributeError from deep inside), and leaves weights and optimizer as
+they were."""
+
+import numpy as np
+import pytest
+import torch
+
+import kerasette as keras
+from kerasette import layers
+
+RNG = np.random.default_rng(0)
+X = RNG.random((20, 4)).astype("float32")
+Y = (RNG.random(20) > 0.5).astype("float32")
+
+
+def trained():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(X, Y, batch_size=10, verbose=0)
+    return model
+
+
+def state(model):
+    opt = model.optimizer
+    return (model.get_weights(), opt.iterations,
+            {k: v.clone() for k, v in opt._slots.items()})
+
+
+def rejects(call, exc, match, model=None):
+    """`call(model)` raises `exc` matching `match`; the model's weights and optimizer are intact."""
+    model = trained() if model is None else model
+    weights, iterations, slots = state(model)
+    with pytest.raises(exc, match=match):
+        call(model)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+    assert model.optimizer.iterations == iterations
+    assert all(torch.equal(model.optimizer._slots[k], v) for k, v in slots.items())
+
+
+# ----- data ---------------------------------------------------------------------------------------
+def test_ragged_lists_name_the_argument():
+    ragged = [[0.1, 0.2, 0.3, 0.4], [0.1, 0.2]]
+    rejects(lambda m: m.fit(ragged, [0, 1], verbose=0), ValueError, "Invalid x: .*same shape")
+    rejects(lambda m: m.fit(X[:2], [[1], [0, 1]], verbose=0), ValueError, "Invalid y: .*same shape")
+    rejects(lambda m: m.predict(ragged, verbose=0), ValueError, "Invalid x: .*same shape")
