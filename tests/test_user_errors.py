@@ -47,3 +47,11 @@ def test_ragged_lists_name_the_argument():
     rejects(lambda m: m.fit(ragged, [0, 1], verbose=0), ValueError, "Invalid x: .*same shape")
     rejects(lambda m: m.fit(X[:2], [[1], [0, 1]], verbose=0), ValueError, "Invalid y: .*same shape")
     rejects(lambda m: m.predict(ragged, verbose=0), ValueError, "Invalid x: .*same shape")
+
+
+# ----- compile ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("arg", ["metrics", "weighted_metrics"])
+def test_none_in_a_metric_list_names_the_argument(arg):
+    # was an AttributeError ('NoneType' object has no attribute 'name') at the first fit
+    rejects(lambda m: m.compile("adam", "binary_crossentropy", **{arg: ["mae", None]}), TypeError,
+            f"Invalid {arg}: .*None")

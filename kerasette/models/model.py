@@ -176,8 +176,9 @@ class Model:
         loss_obj = losses_mod.get(loss) if loss is not None else None
         metric_ids = _as_list(metrics, "metrics")
         weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
-        for ident in metric_ids + weighted_ids:  # unknown ids fail now, not at fit time
-            _check_metric_id(ident)
+        for arg, ids in (("metrics", metric_ids), ("weighted_metrics", weighted_ids)):
+            for ident in ids:  # unknown ids fail now, not at fit time
+                _check_metric_id(ident, arg)
         if self.built and not self.trainable_weights or not self.built and self.layers and not any(
                 layer.trainable for layer in self.layers):
             raise ValueError(f"Invalid model: '{self.name}' has no trainable weights to compile "
@@ -778,7 +779,10 @@ def _as_list(value, name):
     return [value]
 
 
-def _check_metric_id(ident):
+def _check_metric_id(ident, arg):
+    if ident is None:
+        raise TypeError(f"Invalid {arg}: expected metric names, Metric objects or functions, "
+                        f"received None in the list")
     if isinstance(ident, str) and ident.lower() in ("accuracy", "acc"):
         return  # resolved from the label shapes at the first data
     metrics_mod.get(ident)
