@@ -213,3 +213,13 @@ def test_dataframe_like_inputs_train_like_their_arrays():
     out = a.predict(FakeFrame(X[:3]), verbose=0)
     assert isinstance(out, np.ndarray) and np.array_equal(out, a.predict(X[:3], verbose=0))
     assert a.evaluate(FakeFrame(X), FakeFrame(Y), verbose=0) == a.evaluate(X, Y, verbose=0)
+
+
+def test_class_weight_keys_from_numpy_train_like_int_keys():
+    # dict(zip(np.unique(y), weights)) gives NumPy keys (float ones for float labels); Keras looks
+    # them up by value.
+    weights = [1.0, 3.0]
+    expected = binary_model().fit(X, Y, class_weight={0: 1.0, 1: 3.0}, verbose=0).history
+    for keys in (np.unique(Y.astype("int64")), np.unique(Y)):
+        cw = dict(zip(keys, np.array(weights)))
+        assert binary_model().fit(X, Y, class_weight=cw, verbose=0).history == expected

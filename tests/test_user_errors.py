@@ -55,3 +55,15 @@ def test_none_in_a_metric_list_names_the_argument(arg):
     # was an AttributeError ('NoneType' object has no attribute 'name') at the first fit
     rejects(lambda m: m.compile("adam", "binary_crossentropy", **{arg: ["mae", None]}), TypeError,
             f"Invalid {arg}: .*None")
+
+
+@pytest.mark.parametrize("class_weight, match", [
+    ({0: -1.0, 1: 2.0}, r"class_weight: weights must be finite numbers >= 0, received \[-1\.0\]"),
+    ({0: float("nan"), 1: 2.0}, "class_weight: weights .*nan"),
+    ({0: "1", 1: 2.0}, "class_weight: weights .*'1'"),
+    ({0.5: 1.0}, r"class_weight: keys .*\[0\.5\]"),
+    ({"0": 1.0}, "class_weight: keys .*'0'"),
+])
+def test_bad_class_weights_are_refused(class_weight, match):
+    rejects(lambda m: m.fit(X, Y, class_weight=class_weight, verbose=0), ValueError, match)
+    rejects(lambda m: m.train_on_batch(X, Y, class_weight=class_weight), ValueError, match)

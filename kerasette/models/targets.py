@@ -3,6 +3,8 @@
 Everything here runs on whole arrays once per `fit` / `evaluate`, never per batch.
 """
 
+import numbers
+
 import torch
 
 from .. import losses as L
@@ -92,14 +94,21 @@ def class_weight_to_sample_weight(class_weight: dict, y: torch.Tensor, kind: str
         raise ValueError(f"Invalid class_weight: it applies to one label per sample, not to targets "
                          f"of shape {tuple(y.shape)} (as in Keras); pass sample_weight instead")
     n_classes = 2 if n_outputs == 1 else n_outputs
-    bad = [k for k in class_weight
-           if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n_classes]
+    # NumPy integers (np.unique of the labels) and whole floats are class indices too, as in Keras.
+    bad = [k for k in class_weight if isinstance(k, bool) or not (
+        isinstance(k, numbers.Integral) or isinstance(k, numbers.Real) and float(k).is_integer())
+        or not 0 <= k < n_classes]
     if bad:
         raise ValueError(f"Invalid class_weight: keys must be class indices in [0, {n_classes}), "
                          f"received unknown key(s) {bad}")
+    bad = [w for w in class_weight.values() if isinstance(w, bool) or not isinstance(
+        w, numbers.Real) or not 0 <= w < float("inf")]
+    if bad:
+        raise ValueError(f"Invalid class_weight: weights must be finite numbers >= 0, received "
+                         f"{bad}")
     table = torch.ones(n_classes, dtype=torch.float64)
     for k, w in class_weight.items():
-        table[k] = float(w)
+        table[int(k)] = float(w)
     return table.to(y.device)[class_indices(y, kind)]
 
 
