@@ -67,3 +67,15 @@ def test_none_in_a_metric_list_names_the_argument(arg):
 def test_bad_class_weights_are_refused(class_weight, match):
     rejects(lambda m: m.fit(X, Y, class_weight=class_weight, verbose=0), ValueError, match)
     rejects(lambda m: m.train_on_batch(X, Y, class_weight=class_weight), ValueError, match)
+
+
+@pytest.mark.parametrize("loss", ["categorical_crossentropy",
+                                  keras.losses.CategoricalCrossentropy(from_logits=True)])
+def test_categorical_crossentropy_on_one_output_unit_is_refused(loss):
+    # Keras 3 only warns, then trains on a loss that is always 0
+    model = trained()
+    model.compile("adam", loss)
+    match = "Invalid loss: .*one output unit per class.*binary_crossentropy"
+    rejects(lambda m: m.fit(X, Y, verbose=0), ValueError, match, model)
+    rejects(lambda m: m.evaluate(X, Y, verbose=0), ValueError, match, model)
+    rejects(lambda m: m.train_on_batch(X, Y), ValueError, match, model)

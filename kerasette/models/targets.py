@@ -56,6 +56,12 @@ def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y"
                              f"with {n_classes} outputs, received values in [{lo}, {hi}]")
         return y.to(device)
 
+    if kind == "categorical" and per_sample[-1:] == (1,):
+        # A softmax over one unit is 1 whatever the input: the loss is always 0 and nothing trains
+        # (Keras 3 only warns).
+        raise ValueError(f"Invalid loss: {loss_name} needs one output unit per class, received a "
+                         f"model output of shape {tuple(output_shape)}, for which the loss is always "
+                         f"0; use binary_crossentropy for a single sigmoid unit")
     if y.dim() == 1 and per_sample == (1,):
         y = y[:, None]
     if tuple(y.shape[1:]) != per_sample:
