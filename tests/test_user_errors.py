@@ -79,3 +79,37 @@ def test_categorical_crossentropy_on_one_output_unit_is_refused(loss):
     rejects(lambda m: m.fit(X, Y, verbose=0), ValueError, match, model)
     rejects(lambda m: m.evaluate(X, Y, verbose=0), ValueError, match, model)
     rejects(lambda m: m.train_on_batch(X, Y), ValueError, match, model)
+
+
+def custom_mean_squared_error(y_true, y_pred):  # the training guide's custom loss
+    return ((y_true - y_pred) ** 2).mean()
+
+
+@pytest.mark.parametrize("loss, match", [
+    (custom_mean_squared_error, "the function custom_mean_squared_error.*no autograd"),
+    (torch.nn.MSELoss(), "PyTorch's MSELoss.*no autograd.*the same loss here is 'mse'"),
+    (torch.nn.CrossEntropyLoss, "PyTorch's CrossEntropyLoss.*SparseCategoricalCrossentropy"),
+    (dict, "the class dict, which is not a kerasette Loss"),
+])
+def test_losses_kerasette_cannot_differentiate_say_why(loss, match):
+    rejects(lambda m: m.compile("adam", loss), TypeError, "Invalid loss: .*received " + match)
+
+
+@pytest.mark.parametrize("optimizer, match", [
+    (torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1),
+     r"PyTorch's SGD, which steps on autograd gradients.*ks\.optimizers\.SGD"),
+    (torch.optim.Adam, "PyTorch's Adam"),
+    (keras.losses.MeanSquaredError, "the class MeanSquaredError, which is not a kerasette Opt"),
+])
+def test_optimizers_from_elsewhere_say_why(optimizer, match):
+    rejects(lambda m: m.compile(optimizer, "mse"), TypeError, "Invalid optimizer: .*" + match)
+
+
+def test_an_optimizer_or_loss_class_is_instantiated_with_defaults():
+    # Keras instantiates a loss class; kerasette does the same for optimizer classes (Keras 3
+    # refuses those; nothing is lost by accepting them)
+    model = trained()
+    model.compile(keras.optimizers.Adam, keras.losses.BinaryCrossentropy)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.optimizer.learning_rate == 0.001
+    assert model.fit(X, Y, verbose=0).history["loss"][0] > 0

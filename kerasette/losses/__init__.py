@@ -49,7 +49,32 @@ def get(identifier) -> Loss:
                              f"{sorted(_REGISTRY)}, 'config': dict}}, received {identifier!r}")
         return cls.from_config(config)
     raise TypeError(f"Invalid loss: expected a string id, a Loss or a config dict, "
-                    f"received {type(identifier).__name__}")
+                    f"received {_describe(identifier)}")
+
+
+# PyTorch's loss modules and the same loss here (kerasette cannot call them: no autograd).
+_PYTORCH_EQUIVALENTS = {
+    "MSELoss": "'mse'", "L1Loss": "'mae'", "HuberLoss": "'huber'", "BCELoss": "'binary_crossentropy'",
+    "BCEWithLogitsLoss": "ks.losses.BinaryCrossentropy(from_logits=True)",
+    "CrossEntropyLoss": "ks.losses.SparseCategoricalCrossentropy(from_logits=True)",
+}
+
+
+def _describe(identifier) -> str:
+    """What was received, and why kerasette cannot train on a function (Keras can: it has autograd)."""
+    is_class = isinstance(identifier, type)
+    cls = identifier if is_class else type(identifier)
+    why = ("; kerasette writes each loss's gradient by hand and has no autograd to differentiate "
+           "it. Use a built-in loss, or subclass ks.losses.Loss and write the value and its "
+           "gradient (as ks.losses.MeanSquaredError does)")
+    if cls.__module__.startswith("torch."):
+        same = _PYTORCH_EQUIVALENTS.get(cls.__name__)
+        return f"PyTorch's {cls.__name__}{why}" + (f"; the same loss here is {same}" if same else "")
+    if is_class:
+        return f"the class {cls.__name__}, which is not a kerasette Loss"
+    if callable(identifier):
+        return f"the function {getattr(identifier, '__name__', cls.__name__)}{why}"
+    return cls.__name__
 
 
 def serialize(loss: Loss) -> dict:

@@ -55,8 +55,16 @@ def get(identifier) -> Optimizer:
         return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
+    cls = identifier if isinstance(identifier, type) else type(identifier)
+    received = cls.__name__
+    if cls.__module__.startswith("torch."):  # a PyTorch optimizer needs autograd
+        received = (f"PyTorch's {received}, which steps on autograd gradients that kerasette does "
+                    f"not make; use a kerasette optimizer (Keras's names and arguments, e.g. "
+                    f"ks.optimizers.SGD(learning_rate=0.01))")
+    elif cls is identifier:
+        received = f"the class {received}, which is not a kerasette Optimizer"
     raise TypeError(f"Invalid optimizer: expected an id string {sorted(_IDS)}, a config dict or an "
-                    f"Optimizer, received {type(identifier).__name__} {identifier!r}")
+                    f"Optimizer, received {received}")
 
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "schedules", "get",
