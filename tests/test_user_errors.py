@@ -113,3 +113,14 @@ def test_an_optimizer_or_loss_class_is_instantiated_with_defaults():
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert model.optimizer.learning_rate == 0.001
     assert model.fit(X, Y, verbose=0).history["loss"][0] > 0
+
+
+# ----- fit arguments ------------------------------------------------------------------------------
+def test_a_callback_class_instead_of_an_instance_says_so():
+    rejects(lambda m: m.fit(X, Y, verbose=0, callbacks=[keras.callbacks.EarlyStopping]),
+            TypeError, r"Invalid callbacks: .*the class EarlyStopping itself; create one: "
+                       r"EarlyStopping\(\.\.\.\)")
+    rejects(lambda m: m.evaluate(X, Y, verbose=0, callbacks=[keras.callbacks.History]),
+            TypeError, "Invalid callbacks: .*the class History")
+    rejects(lambda m: m.fit(X, Y, verbose=0, callbacks=[print]), TypeError,
+            "Invalid callbacks: .*builtin_function_or_method")

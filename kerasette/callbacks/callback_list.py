@@ -5,6 +5,12 @@ from .history import History
 from .progbar_logger import ProgbarLogger
 
 
+def _describe(item) -> str:
+    if isinstance(item, type) and issubclass(item, Callback):
+        return f"the class {item.__name__} itself; create one: {item.__name__}(...)"
+    return f"an item of type {type(item).__name__}"
+
+
 class CallbackList(Callback):
     """The callbacks of one `fit` / `evaluate` / `predict` call, dispatched as one.
 
@@ -36,8 +42,8 @@ class CallbackList(Callback):
                             f"{type(callbacks).__name__}")
         for cb in callbacks:
             if not isinstance(cb, Callback):
-                raise TypeError(f"Invalid callbacks: expected Callback instances, received an "
-                                f"item of type {type(cb).__name__}")
+                raise TypeError(f"Invalid callbacks: expected Callback instances, received "
+                                f"{_describe(cb)}")
         cbs = list(callbacks)
         if add_history and not any(isinstance(cb, History) for cb in cbs):
             cbs.append(History())
@@ -80,7 +86,7 @@ class CallbackList(Callback):
         """Add a callback before History and the progress bar (re-computes the has_* flags)."""
         if not isinstance(callback, Callback):
             raise TypeError(f"Invalid callback: expected a Callback instance, received "
-                            f"{type(callback).__name__}")
+                            f"{_describe(callback)}")
         cbs = self.callbacks
         at = next((i for i, cb in enumerate(cbs) if isinstance(cb, (History, ProgbarLogger))),
                   len(cbs))
