@@ -52,7 +52,11 @@ def test_gradient_agrees_with_autograd_and_central_differences(name, data, reduc
     ref_value, ref_grad = oracle(cfg, y_true, y_pred, w, reduction)
     torch.testing.assert_close(value, ref_value)
     torch.testing.assert_close(backward(), ref_grad)
-    assert check_gradients(loss, y_pred, y_true=y_true, sample_weight=w)["input"] < 1e-6
+    error = check_gradients(loss, y_pred, y_true=y_true, sample_weight=w)["input"]
+    # ||analytic - numeric|| = error * (||analytic|| + ||numeric||). Central differences resolve
+    # about 1e-9 absolutely (roundoff of a loss of logits ~ 10, over 2 eps); very confident logits
+    # have gradients near that floor (dL/dz ~ 1e-7), where the autograd comparison above decides.
+    assert error < 1e-6 or error * 2 * float(ref_grad.norm()) < 1e-9
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
