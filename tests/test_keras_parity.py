@@ -223,3 +223,18 @@ def test_class_weight_keys_from_numpy_train_like_int_keys():
     for keys in (np.unique(Y.astype("int64")), np.unique(Y)):
         cw = dict(zip(keys, np.array(weights)))
         assert binary_model().fit(X, Y, class_weight=cw, verbose=0).history == expected
+
+
+# ----- arguments Keras takes ----------------------------------------------------------------------
+def test_verbose_may_be_a_bool(capsys):
+    # fit(verbose=False) is common in Keras scripts: False is 0 and True is 1 there
+    model = binary_model()
+    model.fit(X, Y, epochs=2, verbose=False)
+    assert model.evaluate(X, Y, verbose=False) == model.evaluate(X, Y, verbose=0)
+    model.predict(X, verbose=False)
+    assert capsys.readouterr().out == ""
+    model.fit(X, Y, epochs=1, verbose=True)
+    assert "Epoch 1/1: 100%" in capsys.readouterr().out  # verbose=1: the progress bar
+    for cls in (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau):
+        assert cls(verbose=True).verbose == 1
+    assert keras.callbacks.ModelCheckpoint("m.keras", verbose=False).verbose == 0

@@ -35,6 +35,12 @@ def check_number(value, name: str, owner: str, minimum=None, integer=False, allo
     return value
 
 
+def check_verbose(verbose, owner: str) -> int:
+    """`verbose` as an int >= 0; False / True count as 0 / 1 (Keras takes `verbose=True`)."""
+    return check_number(int(verbose) if isinstance(verbose, bool) else verbose, "verbose", owner,
+                        minimum=0, integer=True)
+
+
 def wants_max(monitor: str, mode: str) -> bool:
     """True when a larger value is better. "auto" reads the name (without "val_"): losses and
     errors go down; accuracy, AUC, precision, recall, F1, IoU and R2 go up (Keras 3 asks the

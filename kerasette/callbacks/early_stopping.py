@@ -1,6 +1,6 @@
 """`EarlyStopping`: stop training when a monitored quantity stops improving."""
 
-from ._monitor import MonitorReader, check_mode, check_monitor, check_number, wants_max
+from ._monitor import MonitorReader, check_mode, check_monitor, check_number, check_verbose, wants_max
 from .callback import Callback
 
 
@@ -35,7 +35,7 @@ class EarlyStopping(Callback):
         self.monitor = check_monitor(monitor, owner)
         self.min_delta = abs(check_number(min_delta, "min_delta", owner))
         self.patience = check_number(patience, "patience", owner, minimum=0, integer=True)
-        self.verbose = check_number(verbose, "verbose", owner, minimum=0, integer=True)
+        self.verbose = check_verbose(verbose, owner)
         self.mode = check_mode(mode, owner)
         self.baseline = check_number(baseline, "baseline", owner, allow_none=True)
         self.restore_best_weights = bool(restore_best_weights)

@@ -2,7 +2,7 @@
 
 import os
 
-from ._monitor import MonitorReader, check_mode, check_monitor, check_number, wants_max
+from ._monitor import MonitorReader, check_mode, check_monitor, check_number, check_verbose, wants_max
 from .callback import Callback, overrides
 
 
@@ -33,7 +33,7 @@ class ModelCheckpoint(Callback):
                             f"received {filepath!r}")
         self.filepath = os.fspath(filepath)
         self.monitor = check_monitor(monitor, owner)
-        self.verbose = check_number(verbose, "verbose", owner, minimum=0, integer=True)
+        self.verbose = check_verbose(verbose, owner)
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.mode = check_mode(mode, owner)

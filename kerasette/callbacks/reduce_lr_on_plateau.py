@@ -1,7 +1,7 @@
 """`ReduceLROnPlateau`: divide the learning rate when a monitored quantity stops improving."""
 
 from ._lr import check_settable, get_lr, set_lr
-from ._monitor import MonitorReader, check_mode, check_monitor, check_number, wants_max
+from ._monitor import MonitorReader, check_mode, check_monitor, check_number, check_verbose, wants_max
 from .callback import Callback
 
 
@@ -31,7 +31,7 @@ class ReduceLROnPlateau(Callback):
                              f"[0, 1), received {factor!r}")
         self.factor = float(factor)
         self.patience = check_number(patience, "patience", owner, minimum=0, integer=True)
-        self.verbose = check_number(verbose, "verbose", owner, minimum=0, integer=True)
+        self.verbose = check_verbose(verbose, owner)
         self.mode = check_mode(mode, owner)
         self.min_delta = abs(check_number(min_delta, "min_delta", owner))
         self.cooldown = check_number(cooldown, "cooldown", owner, minimum=0, integer=True)

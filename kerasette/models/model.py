@@ -746,11 +746,12 @@ def _nonneg_int(value, name):
 
 
 def _verbose_arg(verbose):
+    """0, 1 or 2: "auto" is 1 on a terminal, else 2; False / True are 0 / 1, as Keras takes them."""
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
-    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"Invalid verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
-    return verbose
+    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):
+        return int(verbose)
+    raise ValueError(f"Invalid verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
 
 
 def _validation_freq_arg(freq):
