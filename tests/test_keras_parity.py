@@ -238,3 +238,18 @@ def test_verbose_may_be_a_bool(capsys):
     for cls in (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau):
         assert cls(verbose=True).verbose == 1
     assert keras.callbacks.ModelCheckpoint("m.keras", verbose=False).verbose == 0
+
+
+# ----- printed messages ---------------------------------------------------------------------------
+def test_model_checkpoint_messages_read_like_keras(tmp_path, capsys):
+    path = str(tmp_path / "best.keras")
+    checkpoint = keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True,
+                                                 verbose=1)
+    checkpoint.set_model(binary_model())
+    checkpoint.on_train_begin()
+    for epoch, loss in enumerate([0.75, 0.5, 0.625]):
+        checkpoint.on_epoch_end(epoch, {"loss": loss})
+    assert capsys.readouterr().out.splitlines() == [
+        f"Epoch 1: loss improved from None to 0.75000, saving model to {path}",
+        f"Epoch 2: loss improved from 0.75000 to 0.50000, saving model to {path}",
+        "Epoch 3: loss did not improve from 0.50000"]

@@ -95,13 +95,14 @@ class ModelCheckpoint(Callback):
             current = self._reader.read(logs)
             if current is None:
                 return
+            best = "None" if self.best is None else f"{self.best:.5f}"  # Keras's message
             if not self._improved(current):
                 if self.verbose:
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {best}")
                 return
             if self.verbose:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best} to "
-                      f"{current}, saving model to {path}")
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {best} to "
+                      f"{current:.5f}, saving model to {path}")
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
