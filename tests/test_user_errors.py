@@ -124,3 +124,19 @@ def test_a_callback_class_instead_of_an_instance_says_so():
             TypeError, "Invalid callbacks: .*the class History")
     rejects(lambda m: m.fit(X, Y, verbose=0, callbacks=[print]), TypeError,
             "Invalid callbacks: .*builtin_function_or_method")
+
+
+def test_one_dimensional_x_on_an_unbuilt_model_names_x():
+    def unbuilt():
+        model = keras.Sequential([layers.Dense(8), layers.Dense(1)])
+        model.compile("adam", "mse")
+        return model
+
+    for call in (lambda m: m.fit(X[:, 0], Y, verbose=0), lambda m: m.predict(X[:, 0], verbose=0),
+                 lambda m: m(torch.as_tensor(X[:, 0]))):
+        model = unbuilt()
+        with pytest.raises(ValueError, match=r"Invalid x: .*\(20,\).*x\.reshape\(-1, 1\)"):
+            call(model)
+        assert not model.built
+        model.fit(X, Y, verbose=0)  # the right data still builds it
+        assert model.input_shape == (None, 4)

@@ -270,7 +270,12 @@ class Model:
         """Validate features, build the model on first data, move to the model's device/dtype."""
         x = to_tensor(x, name)
         if not self.built:
-            self.build((None, *x.shape[1:]))
+            try:
+                self.build((None, *x.shape[1:]))
+            except ValueError as e:  # a layer refused the shape: say which argument gave it
+                hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
+                raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
+                                 f"of shape {tuple(x.shape)} ({e}){hint}") from e
         expected = self.input_shape[1:]
         if tuple(x.shape[1:]) != tuple(expected):
             raise ValueError(f"Invalid {name}: model '{self.name}' expects inputs of shape "
