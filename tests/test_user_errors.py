@@ -140,3 +140,14 @@ def test_one_dimensional_x_on_an_unbuilt_model_names_x():
         assert not model.built
         model.fit(X, Y, verbose=0)  # the right data still builds it
         assert model.input_shape == (None, 4)
+
+
+# ----- files --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("content", [b"hello", b"PK\x03\x04 not a zip", b""])
+def test_loading_a_file_that_is_not_a_kerasette_file(tmp_path, content):
+    path = tmp_path / "model.keras"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"Invalid file {path}: not a file written by model.save"):
+        keras.models.load_model(path)
+    rejects(lambda m: m.load_weights(path), ValueError, "Invalid file")
+

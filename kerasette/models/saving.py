@@ -91,9 +91,20 @@ def _load(path):
     try:
         return safe_load(path)
     except pickle.UnpicklingError as e:
+        if "weights_only" not in str(e):  # not refused for safety: not a torch.save file at all
+            raise _not_a_kerasette_file(path, e) from e
         raise ValueError(f"Refused to load {path!s}: it holds objects other than tensors and plain "
                          f"data, and loading those could run code. kerasette reads only files "
                          f"written by model.save / model.save_weights") from e
+    except OSError:  # a missing file or folder, no permission: as the OS says
+        raise
+    except Exception as e:  # torch.load's errors for other bytes: KeyError, RuntimeError...
+        raise _not_a_kerasette_file(path, e) from e
+
+
+def _not_a_kerasette_file(path, error) -> ValueError:
+    return ValueError(f"Invalid file {path!s}: not a file written by model.save / "
+                      f"model.save_weights (torch.load failed: {type(error).__name__}: {error})")
 
 
 def _weights_payload(model) -> dict:
