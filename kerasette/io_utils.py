@@ -20,6 +20,9 @@ def atomic_save(obj, path) -> None:
     of them, so that `safe_load` can read it back (convert NumPy arrays with `torch.from_numpy`).
     """
     path = os.fspath(path)
+    if os.path.isdir(path):  # else the temporary file would go to the folder's parent
+        raise ValueError(f"Invalid filepath: {path!r} is a folder; expected a file path such as "
+                         f"{os.path.join(path, 'model.keras')!r}")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",

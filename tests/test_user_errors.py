@@ -151,3 +151,11 @@ def test_loading_a_file_that_is_not_a_kerasette_file(tmp_path, content):
         keras.models.load_model(path)
     rejects(lambda m: m.load_weights(path), ValueError, "Invalid file")
 
+
+def test_saving_onto_a_folder_names_it_and_writes_nothing_next_to_it(tmp_path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    for save in (lambda m: m.save(folder), lambda m: m.save_weights(folder)):
+        rejects(save, ValueError, "Invalid filepath: .*checkpoints' is a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints"]
+    assert list(folder.iterdir()) == []
