@@ -159,3 +159,14 @@ def test_saving_onto_a_folder_names_it_and_writes_nothing_next_to_it(tmp_path):
         rejects(save, ValueError, "Invalid filepath: .*checkpoints' is a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoints"]
     assert list(folder.iterdir()) == []
+
+
+def test_moving_to_cuda_without_cuda_names_the_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", "cuda:0", torch.device("cuda")):
+        rejects(lambda m, d=device: m.to(d), ValueError, "Invalid device: cuda.* not available")
+    model = trained()
+    with pytest.raises(ValueError):
+        model.to("cuda")
+    assert model.device == torch.device("cpu")
+    assert model.fit(X, Y, verbose=0).history["loss"]

@@ -134,6 +134,9 @@ class Model:
                 raise ValueError(f"Invalid device: expected a torch.device, a device string such as "
                                  f"'cpu' or 'cuda', or a floating torch.dtype, received "
                                  f"{device!r}") from e
+            if device.type == "cuda" and not torch.cuda.is_available():
+                raise ValueError(f"Invalid device: {device} is not available here "
+                                 f"(torch.cuda.is_available() is False)")
             if device.type == "cuda" and device.index is None:
                 device = torch.device("cuda", torch.cuda.current_device())
             self._device = device
