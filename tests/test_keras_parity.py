@@ -253,3 +253,18 @@ def test_model_checkpoint_messages_read_like_keras(tmp_path, capsys):
         f"Epoch 1: loss improved from None to 0.75000, saving model to {path}",
         f"Epoch 2: loss improved from 0.75000 to 0.50000, saving model to {path}",
         "Epoch 3: loss did not improve from 0.50000"]
+
+
+def test_a_layer_called_on_another_dtype_casts_like_keras():
+    # Keras casts a layer's inputs to its dtype; a float32 Dense fed float64 raised torch's
+    # "mat1 and mat2 must have the same dtype"
+    dense = layers.Dense(3)
+    x32 = torch.randn(2, 4)
+    y = dense(x32)
+    for x in (x32.double(), x32.half()):
+        out = dense(x)
+        assert out.dtype == torch.float32 and torch.allclose(out, y, atol=1e-2)
+    ints = torch.arange(8).reshape(2, 4)
+    torch.testing.assert_close(dense(ints), dense(ints.float()))
+    assert layers.ReLU()(ints).dtype == torch.float32
+    assert layers.Softmax()(ints).sum(-1).allclose(torch.ones(2))

@@ -166,11 +166,19 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
     def __call__(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
-        """Apply the layer (building it on first call) and return only the output."""
+        """Apply the layer (building it on first call) and return only the output.
+
+        As in Keras, `x` is cast to the layer's weights' dtype and device (a layer without weights
+        casts integer input to floatx), so a float64 batch can be fed to a float32 layer.
+        """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"Layer '{self.name}' expects a torch.Tensor, "
                             f"received {type(x).__name__}")
         self._maybe_build(tuple(x.shape))
+        if self._weights:
+            x = x.to(device=self._weights[0].value.device, dtype=self._weights[0].value.dtype)
+        elif not x.is_floating_point():
+            x = x.to(config.floatx_dtype())
         return self.forward(x, training)[0]
 
     # ----- serialisation --------------------------------------------------------------------
