@@ -223,8 +223,15 @@ def get(identifier) -> ActivationFunction:
         return _lookup(identifier)()
     if isinstance(identifier, dict):
         return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
+    received = type(identifier).__name__
+    if callable(identifier):  # Keras takes any function; without autograd its backward is unknown
+        name = getattr(identifier, "__name__", received)
+        same = name.lower() if name.lower() in _REGISTRY else None
+        received = (f"{name}, a function whose derivative kerasette cannot know (it writes each "
+                    f"activation's backward by hand, with no autograd)"
+                    + (f"; use the name {same!r}" if same else f"; use one of {sorted(_REGISTRY)}"))
     raise TypeError(f"Invalid activation: expected a string, None or an ActivationFunction, "
-                    f"received {type(identifier).__name__}")
+                    f"received {received}")
 
 
 def serialize(activation: ActivationFunction) -> str | dict:
