@@ -268,3 +268,19 @@ def test_a_layer_called_on_another_dtype_casts_like_keras():
     torch.testing.assert_close(dense(ints), dense(ints.float()))
     assert layers.ReLU()(ints).dtype == torch.float32
     assert layers.Softmax()(ints).sum(-1).allclose(torch.ones(2))
+
+
+def test_get_layer_by_name_or_index():
+    model = keras.Sequential([keras.Input((4,)), layers.Dense(2, name="hidden"),
+                              layers.Dense(1, name="out")])
+    assert model.get_layer("out") is model.layers[-1]
+    assert model.get_layer(index=0) is model.get_layer(name="hidden")
+    assert model.get_layer(index=-1).name == "out"
+    with pytest.raises(ValueError, match=r"no layer 'outt'.*\['hidden', 'out'\]"):
+        model.get_layer("outt")
+    with pytest.raises(ValueError, match="Invalid index: .*2 layers, received 2"):
+        model.get_layer(index=2)
+    with pytest.raises(ValueError, match="one of them"):
+        model.get_layer("out", 1)
+    with pytest.raises(ValueError, match="one of them"):
+        model.get_layer()

@@ -85,6 +85,24 @@ class Model:
     def non_trainable_weights(self) -> list:
         return [w for w in self.weights if not w.trainable]
 
+    def get_layer(self, name: str | None = None, index: int | None = None):
+        """The layer called `name`, or the one at position `index` (Keras's arguments)."""
+        if (name is None) == (index is None):
+            raise ValueError(f"Invalid arguments: expected a layer name or an index (one of them), "
+                             f"received name={name!r}, index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, numbers.Integral) or \
+                    not -len(layers) <= index < len(layers):
+                raise ValueError(f"Invalid index: model '{self.name}' has {len(layers)} layers, "
+                                 f"received {index!r}")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Invalid name: no layer {name!r} in model '{self.name}'; its layers are "
+                         f"{[layer.name for layer in layers]}")
+
     def count_params(self) -> int:
         self._require_built("count_params")
         return sum(w.numel() for w in self.weights)
