@@ -284,3 +284,13 @@ def test_get_layer_by_name_or_index():
         model.get_layer("out", 1)
     with pytest.raises(ValueError, match="one of them"):
         model.get_layer()
+
+
+def test_weights_convert_to_numpy_like_keras_variables():
+    model = binary_model()
+    arrays = [w.numpy() for w in model.weights]
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, model.get_weights()))
+    kernel = model.layers[0].kernel
+    before = kernel.numpy()
+    before += 1.0  # a copy: changing it leaves the weight alone
+    assert np.array_equal(kernel.numpy(), model.get_weights()[0])

@@ -45,6 +45,10 @@ class Weight:
     def numel(self) -> int:
         return self.value.numel()
 
+    def numpy(self):
+        """A NumPy copy of the value (Keras's `variable.numpy()`)."""
+        return self.value.detach().cpu().numpy().copy()
+
     def assign(self, new_value) -> None:
         """Copy `new_value` into the weight in place (shape must match)."""
         new_value = torch.as_tensor(new_value)
