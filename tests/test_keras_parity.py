@@ -294,3 +294,60 @@ def test_weights_convert_to_numpy_like_keras_variables():
     before = kernel.numpy()
     before += 1.0  # a copy: changing it leaves the weight alone
     assert np.array_equal(kernel.numpy(), model.get_weights()[0])
+
+
+# ----- plumbing a script relies on ----------------------------------------------------------------
+def guide_script(seed, tmp_path):
+    """The training guide's workflow end to end: seed, build lazily, callbacks, evaluate, predict."""
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([layers.Dense(16, activation="relu"), layers.Dropout(0.3),
+                              layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.01),
+                  loss=keras.losses.BinaryCrossentropy(), metrics=["accuracy"])
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=2),
+                 keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5),
+                 keras.callbacks.ModelCheckpoint(str(tmp_path / f"best{seed}.keras"),
+                                                 save_best_only=True)]
+    history = model.fit(X, Y, batch_size=8, epochs=6, validation_split=0.25, callbacks=callbacks,
+                        verbose=0)
+    return history.history, model.evaluate(X, Y, verbose=0), model.predict(X, verbose=0)
+
+
+def test_set_random_seed_makes_a_whole_script_reproducible(tmp_path):
+    first, again, other = (guide_script(s, tmp_path) for s in (1, 1, 2))
+    assert first[0] == again[0] and first[1] == again[1]
+    assert np.array_equal(first[2], again[2])
+    assert first[0] != other[0]
+    assert all(type(v) is float for values in first[0].values() for v in values)
+    assert type(first[1][0]) is float and first[2].dtype == np.float32
+
+
+def test_the_best_checkpoint_holds_the_best_epoch(tmp_path):
+    best = {}
+
+    def remember(epoch, logs):
+        if logs["val_loss"] < best.get("val_loss", np.inf):
+            best.update(val_loss=logs["val_loss"], weights=model.get_weights())
+
+    model = binary_model()
+    path = str(tmp_path / "best.keras")
+    model.fit(X, Y, batch_size=8, epochs=6, validation_split=0.25, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(path, save_best_only=True),
+                         keras.callbacks.LambdaCallback(on_epoch_end=remember)])
+    loaded = keras.models.load_model(path)
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), best["weights"]))
+    assert loaded.evaluate(X[36:], Y[36:], verbose=0)[0] == pytest.approx(best["val_loss"])
+    loaded.fit(X, Y, epochs=1, verbose=0)  # a loaded checkpoint trains on
+
+
+def test_compile_again_with_a_new_optimizer_starts_it_afresh_and_with_the_same_keeps_it():
+    # Keras: compile(optimizer="adam") makes a new optimizer; passing model.optimizer keeps its state
+    model = binary_model()
+    model.fit(X, Y, epochs=2, batch_size=16, verbose=0)
+    optimizer, steps = model.optimizer, model.optimizer.iterations
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    assert model.optimizer is optimizer and model.optimizer.iterations == steps == 6
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert model.optimizer is not optimizer and model.optimizer.iterations == 0
+    model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
+    assert model.optimizer.iterations == 3
