@@ -351,3 +351,19 @@ def test_compile_again_with_a_new_optimizer_starts_it_afresh_and_with_the_same_k
     assert model.optimizer is not optimizer and model.optimizer.iterations == 0
     model.fit(X, Y, epochs=1, batch_size=16, verbose=0)
     assert model.optimizer.iterations == 3
+
+
+def test_float64_and_float16_numpy_data_in_a_float32_model():
+    # NumPy defaults to float64: it is cast to the model's float32, as Keras does
+    reference = binary_model()
+    h32 = reference.fit(X, Y, epochs=2, batch_size=16, verbose=0).history
+    for dtype in ("float64", "float16"):
+        model = binary_model()
+        history = model.fit(X.astype(dtype), Y.astype(dtype), epochs=2, batch_size=16,
+                            verbose=0).history
+        if dtype == "float64":  # exact: float64 -> float32 gives back the float32 data
+            assert history == h32
+        assert model.get_weights()[0].dtype == np.float32
+        out = model.predict(X.astype(dtype), verbose=0)
+        assert out.dtype == np.float32 and out.shape == (48, 1)
+    assert reference.predict(X[:1], verbose=0).shape == (1, 1)  # one sample, still a batch
