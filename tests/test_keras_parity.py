@@ -367,3 +367,21 @@ def test_float64_and_float16_numpy_data_in_a_float32_model():
         out = model.predict(X.astype(dtype), verbose=0)
         assert out.dtype == np.float32 and out.shape == (48, 1)
     assert reference.predict(X[:1], verbose=0).shape == (1, 1)  # one sample, still a batch
+
+
+def test_repeated_metric_names_get_keras_suffixes_instead_of_overwriting():
+    # Keras names them auc, auc_1; kerasette kept one column and dropped the other, and a metric
+    # named "loss" replaced the loss in History
+    model = binary_model()
+    model.compile("adam", "binary_crossentropy",
+                  metrics=[keras.metrics.AUC(), keras.metrics.AUC(curve="PR"), "mae", "mae",
+                           keras.metrics.MeanSquaredError(name="loss")])
+    history = model.fit(X, Y, epochs=1, verbose=0).history
+    assert list(history) == ["loss", "auc", "auc_1", "mae", "mae_1", "loss_1"]
+    assert history["auc"] != history["auc_1"]  # ROC and PR areas differ on these data
+    assert history["loss"] != history["loss_1"]
+    logs = model.evaluate(X, Y, verbose=0, return_dict=True)
+    assert list(logs) == model.metrics_names == list(history)
+    assert logs["mae"] == logs["mae_1"]
+    plain_bce = binary_model()
+    assert history["loss"] == plain_bce.fit(X, Y, epochs=1, verbose=0).history["loss"]

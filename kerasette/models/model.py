@@ -251,13 +251,17 @@ class Model:
                                   device=self._device)
         plain = [metrics_mod.get(i, y_true=y_sample, y_pred=pred_sample)
                  for i in self._metric_ids]
-        names = {m.name for m in plain} | {"loss"}
+        # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc", "auc_1"),
+        # never overwriting another metric's column, nor the loss.
+        names = {"loss"}
+        for m in plain:
+            m.name = _unique_name(m.name, names)
         weighted = []
         for ident in self._weighted_metric_ids:
             m = metrics_mod.get(ident, y_true=y_sample, y_pred=pred_sample)
             if m.name in names:
                 m.name = "weighted_" + m.name
-            names.add(m.name)
+            m.name = _unique_name(m.name, names)
             weighted.append(m)
         for m in plain + weighted:  # labels a metric cannot take fail here, not after a step
             m.update_state(y_sample, pred_sample)
@@ -804,6 +808,16 @@ def _as_list(value, name):
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
+
+
+def _unique_name(name: str, taken: set) -> str:
+    """`name`, or the first free `name_1`, `name_2`, ...; the result is added to `taken`."""
+    unique, i = name, 0
+    while unique in taken:
+        i += 1
+        unique = f"{name}_{i}"
+    taken.add(unique)
+    return unique
 
 
 def _check_metric_id(ident, arg):
