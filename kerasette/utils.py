@@ -1,6 +1,42 @@
-"""Small user-facing helpers: seeding and plotting a History."""
+"""Small user-facing helpers: seeding, plotting a History, one-hot labels."""
 
+import numbers
+
+import numpy as np
+import torch
+
+from . import config
 from .plotting import plot_history
 from .random_state import set_random_seed
 
-__all__ = ["plot_history", "set_random_seed"]
+
+def to_categorical(x, num_classes=None):
+    """One-hot rows for integer class labels (Keras's `keras.utils.to_categorical`).
+
+    x: class indices in [0, num_classes), shape (N,) or (N, ..., 1) (a trailing axis of size 1 is
+    dropped, as in Keras); a NumPy array, list or tensor. num_classes: None means max(x) + 1.
+    Returns shape (*x's shape, num_classes): a float32 NumPy array for NumPy or list input, a
+    tensor of floatx on x's device for tensor input.
+    """
+    is_tensor = isinstance(x, torch.Tensor)
+    labels = x.detach().cpu().numpy() if is_tensor else np.asarray(x)
+    if labels.dtype == object or not np.issubdtype(labels.dtype, np.number) or labels.size == 0 \
+            or not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
+        raise ValueError(f"Invalid x: expected integer class labels, received an array of dtype "
+                         f"{labels.dtype} and shape {labels.shape} that are not all integers")
+    labels = labels.astype(np.int64)
+    if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(
+            num_classes, numbers.Integral) or num_classes < 1):
+        raise ValueError(f"Invalid num_classes: expected a positive int or None, received "
+                         f"{num_classes!r}")
+    n = int(labels.max()) + 1 if num_classes is None else int(num_classes)
+    if labels.min() < 0 or labels.max() >= n:
+        raise ValueError(f"Invalid x: class labels must lie in [0, {n}) for num_classes={n}, "
+                         f"received values in [{labels.min()}, {labels.max()}]")
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    onehot = np.eye(n, dtype=np.float32)[labels]
+    return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
+
+
+__all__ = ["plot_history", "set_random_seed", "to_categorical"]

@@ -385,3 +385,31 @@ def test_repeated_metric_names_get_keras_suffixes_instead_of_overwriting():
     assert logs["mae"] == logs["mae_1"]
     plain_bce = binary_model()
     assert history["loss"] == plain_bce.fit(X, Y, epochs=1, verbose=0).history["loss"]
+
+
+def test_to_categorical_one_hot_labels_train_like_sparse_labels():
+    labels = np.array([0, 2, 1, 2])
+    onehot = keras.utils.to_categorical(labels)
+    assert onehot.dtype == np.float32 and np.array_equal(onehot, np.eye(3)[labels])
+    assert keras.utils.to_categorical(labels[:, None], num_classes=5).shape == (4, 5)
+    as_tensor = keras.utils.to_categorical(torch.as_tensor(labels), 3)
+    assert isinstance(as_tensor, torch.Tensor) and torch.equal(as_tensor, torch.eye(3)[labels])
+    for bad, match in (([0.5, 1.0], "Invalid x: expected integer class labels"),
+                       ([0, 3], r"Invalid x: .*\[0, 3\).*\[0, 3\]"), (["a"], "Invalid x")):
+        with pytest.raises(ValueError, match=match):
+            keras.utils.to_categorical(bad, 3)
+    with pytest.raises(ValueError, match="Invalid num_classes"):
+        keras.utils.to_categorical(labels, 0)
+
+    def classifier(loss):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), layers.Dense(3, activation="softmax")])
+        model.compile("sgd", loss, metrics=["accuracy"])
+        return model
+
+    y = (X[:, 0] * 3).astype(int).clip(0, 2)
+    sparse = classifier("sparse_categorical_crossentropy").fit(X, y, verbose=0, shuffle=False)
+    dense = classifier("categorical_crossentropy").fit(
+        X, keras.utils.to_categorical(y, 3), verbose=0, shuffle=False)
+    assert sparse.history["loss"] == pytest.approx(dense.history["loss"])
+    assert sparse.history["accuracy"] == dense.history["accuracy"]
