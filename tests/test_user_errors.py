@@ -183,3 +183,51 @@ def test_an_activation_function_kerasette_cannot_differentiate_says_why(activati
         layers.Dense(2, activation=activation)
     with pytest.raises(TypeError, match="Invalid activation: .*" + hint):
         layers.Activation(activation)
+
+
+# ----- the usual mistakes, one line each (most were already right; kept as a checklist) ----------
+FLAT = keras.Sequential([keras.Input((2, 3)), layers.Flatten(), layers.Dense(1)])
+MISTAKES = {
+    "loss typo": (lambda m: m.compile("adam", "binary_crossentropyy"), ValueError,
+                  "Unknown loss: 'binary_crossentropyy'"),
+    "optimizer typo": (lambda m: m.compile("adamm", "mse"), ValueError, "optimizer.*'adamm'"),
+    "metric typo": (lambda m: m.compile("adam", "mse", metrics=["acuracy"]), ValueError,
+                    "Invalid metric.*received 'acuracy'"),
+    "string labels": (lambda m: m.fit(X, np.array(["yes", "no"] * 10), verbose=0), TypeError,
+                      "Invalid y: expected numeric data"),
+    "y too short": (lambda m: m.fit(X, Y[:15], verbose=0), ValueError,
+                    "Invalid y: expected 20 samples to match x, received 15"),
+    "validation y too short": (lambda m: m.fit(X, Y, validation_data=(X, Y[:5]), verbose=0),
+                               ValueError, "Invalid validation_data y: expected 20 samples"),
+    "1-D x": (lambda m: m.fit(X[:, 0], Y, verbose=0), ValueError,
+              r"Invalid x: .*\(None, 4\), received \(20,\)"),
+    "too many features": (lambda m: m.predict(np.ones((3, 5)), verbose=0), ValueError,
+                          r"Invalid x: .*\(None, 4\), received \(3, 5\)"),
+    "epochs as a float": (lambda m: m.fit(X, Y, epochs=2.0, verbose=0), TypeError,
+                          r"Invalid epochs: expected a non-negative int, received 2\.0"),
+    "callbacks not a list": (lambda m: m.fit(X, Y, callbacks="early", verbose=0), TypeError,
+                             "Invalid callbacks"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_usual_mistakes(name):
+    call, exc, match = MISTAKES[name]
+    rejects(call, exc, match)
+
+
+def test_shapes_after_flatten_and_an_uncompiled_fit():
+    with pytest.raises(ValueError, match=r"Invalid x: .*\(None, 2, 3\), received \(4, 3, 2\)"):
+        FLAT.predict(np.ones((4, 3, 2)), verbose=0)
+    with pytest.raises(ValueError, match=r"'dense.*/kernel' expects shape \(6, 1\)"):
+        FLAT.set_weights([np.ones((5, 1)), np.zeros(1)])
+    with pytest.raises(ValueError, match=r"compile\(optimizer=\.\.\., loss=\.\.\.\) before fit"):
+        FLAT.fit(np.ones((4, 2, 3)), np.ones(4), verbose=0)
+
+
+def test_what_keras_accepts_and_kerasette_too():
+    model = trained()
+    assert model.fit(X, Y, batch_size=1000, verbose=0).params["steps"] == 1  # one short batch
+    assert model.fit(X, Y, epochs=0, verbose=0).history == {}
+    model.compile("adam", "binary_crossentropy", metrics="accuracy")  # Keras wants a list
+    assert model.fit(X, Y, verbose=0).history.keys() == {"loss", "accuracy"}
