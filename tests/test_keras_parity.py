@@ -413,3 +413,29 @@ def test_to_categorical_one_hot_labels_train_like_sparse_labels():
         X, keras.utils.to_categorical(y, 3), verbose=0, shuffle=False)
     assert sparse.history["loss"] == pytest.approx(dense.history["loss"])
     assert sparse.history["accuracy"] == dense.history["accuracy"]
+
+
+def test_one_dimensional_x_feeds_an_input_of_one_feature():
+    # The Celsius-to-Fahrenheit tutorial: x of shape (7,) for ks.Input(shape=(1,)). Keras 3 adds
+    # the feature axis (its rule: an input declared (None, ..., 1) takes x without that axis).
+    celsius = np.array([-40, -10, 0, 8, 15, 22, 38], dtype=float)
+    fahrenheit = celsius * 1.8 + 32
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input(shape=(1,)), layers.Dense(1)])
+        m.compile(keras.optimizers.Adam(0.1), "mean_squared_error")
+        return m
+
+    flat, column = model(), model()
+    h_flat = flat.fit(celsius, fahrenheit, epochs=3, batch_size=4, verbose=0)
+    h_column = column.fit(celsius[:, None], fahrenheit, epochs=3, batch_size=4, verbose=0)
+    assert h_flat.history == h_column.history
+    assert flat.predict(np.array([100.0]), verbose=0).shape == (1, 1)
+    assert flat.evaluate(celsius, fahrenheit, verbose=0) == column.evaluate(celsius[:, None],
+                                                                            fahrenheit, verbose=0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(
+        torch.as_tensor(celsius), torch.as_tensor(fahrenheit)), batch_size=3)  # 3 batches
+    assert len(model().fit(loader, epochs=1, verbose=0).history["loss"]) == 1
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 3\)"):
+        keras.Sequential([keras.Input((3,)), layers.Dense(1)]).predict(celsius, verbose=0)

@@ -301,12 +301,21 @@ class Model:
                 hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
                 raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
                                  f"of shape {tuple(x.shape)} ({e}){hint}") from e
+        x = self._match_input_rank(x)
         expected = self.input_shape[1:]
         if tuple(x.shape[1:]) != tuple(expected):
             raise ValueError(f"Invalid {name}: model '{self.name}' expects inputs of shape "
                              f"{tuple(self.input_shape)}, received {tuple(x.shape)}")
         x = x.to(device=self._device, dtype=self._dtype)
         check_finite(x, name)
+        return x
+
+    def _match_input_rank(self, x: torch.Tensor) -> torch.Tensor:
+        """Keras's rule: inputs declared (None, ..., 1) also take x without that last axis (x of
+        shape (N,) for ks.Input((1,))); a view with the axis added."""
+        expected = tuple(self.input_shape[1:])
+        if expected[-1:] == (1,) and tuple(x.shape[1:]) == expected[:-1]:
+            return x.unsqueeze(-1)
         return x
 
     def _prepare_sample_weight(self, sw, n: int, name="sample_weight"):
@@ -747,7 +756,8 @@ class _LoaderBatches:
                 model._resolve_metrics(yb[:1])
                 self._checked = True
             else:
-                xb = xb.detach().to(model._device, model._dtype, non_blocking=True)
+                xb = model._match_input_rank(xb.detach()).to(model._device, model._dtype,
+                                                              non_blocking=True)
                 yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
                                      model._device, self._names[1])
                 swb = None if swb is None else swb.to(model._device, model._dtype)
