@@ -11,7 +11,6 @@ One training step, in plain words:
 """
 
 import numbers
-import sys
 import warnings
 
 import numpy as np
@@ -23,16 +22,24 @@ from .. import optimizers as optimizers_mod
 from ..callbacks import CallbackList
 from ..data import (
     ArrayBatches,
-    DataLoader,
     check_finite,
     check_positive_int,
     is_dataset,
     split_tail,
     to_tensor,
-    unpack_batch,
 )
 from ..flat import pack
 from ..random_state import make_generator
+from .arguments import (
+    as_list,
+    batch_size_arg,
+    check_metric_id,
+    nonneg_int,
+    unique_name,
+    validation_freq_arg,
+    verbose_arg,
+)
+from .loader_batches import LoaderBatches, no_batches_error
 from .logs import LazyLogs
 from .targets import (
     class_weight_to_sample_weight,
@@ -195,11 +202,11 @@ class Model:
                              f"{steps_per_execution!r}")
         opt = optimizers_mod.get(optimizer)
         loss_obj = losses_mod.get(loss) if loss is not None else None
-        metric_ids = _as_list(metrics, "metrics")
-        weighted_ids = _as_list(weighted_metrics, "weighted_metrics")
+        metric_ids = as_list(metrics, "metrics")
+        weighted_ids = as_list(weighted_metrics, "weighted_metrics")
         for arg, ids in (("metrics", metric_ids), ("weighted_metrics", weighted_ids)):
             for ident in ids:  # unknown ids fail now, not at fit time
-                _check_metric_id(ident, arg)
+                check_metric_id(ident, arg)
         if self.built and not self.trainable_weights or not self.built and self.layers and not any(
                 layer.trainable for layer in self.layers):
             raise ValueError(f"Invalid model: '{self.name}' has no trainable weights to compile "
@@ -255,13 +262,13 @@ class Model:
         # never overwriting another metric's column, nor the loss.
         names = {"loss"}
         for m in plain:
-            m.name = _unique_name(m.name, names)
+            m.name = unique_name(m.name, names)
         weighted = []
         for ident in self._weighted_metric_ids:
             m = metrics_mod.get(ident, y_true=y_sample, y_pred=pred_sample)
             if m.name in names:
                 m.name = "weighted_" + m.name
-            m.name = _unique_name(m.name, names)
+            m.name = unique_name(m.name, names)
             weighted.append(m)
         for m in plain + weighted:  # labels a metric cannot take fail here, not after a step
             m.update_state(y_sample, pred_sample)
@@ -360,21 +367,21 @@ class Model:
         """Train for `epochs` epochs; returns the `History` (Keras 3 semantics; see DESIGN.md §1)."""
         # --- every argument is checked before anything changes -------------------------------
         self._require_compiled("fit")
-        batch_size = _batch_size_arg(batch_size, "batch_size")
-        validation_batch_size = _batch_size_arg(validation_batch_size or batch_size,
+        batch_size = batch_size_arg(batch_size, "batch_size")
+        validation_batch_size = batch_size_arg(validation_batch_size or batch_size,
                                                 "validation_batch_size")
-        _nonneg_int(epochs, "epochs")
-        _nonneg_int(initial_epoch, "initial_epoch")
+        nonneg_int(epochs, "epochs")
+        nonneg_int(initial_epoch, "initial_epoch")
         check_positive_int(steps_per_epoch, "steps_per_epoch", allow_none=True)
         check_positive_int(validation_steps, "validation_steps", allow_none=True)
-        verbose = _verbose_arg(verbose)
+        verbose = verbose_arg(verbose)
         if not isinstance(shuffle, bool):
             raise TypeError(f"Invalid shuffle: expected True or False, received {shuffle!r}")
         if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
                 or not 0 <= validation_split < 1:
             raise ValueError(f"Invalid validation_split: expected a float in [0, 1), received "
                              f"{validation_split!r}")
-        validate_after = _validation_freq_arg(validation_freq)
+        validate_after = validation_freq_arg(validation_freq)
 
         if is_dataset(x):
             given = [k for k, v in (("y", y), ("sample_weight", sample_weight),
@@ -386,7 +393,7 @@ class Model:
             if validation_split:
                 raise ValueError("Invalid validation_split: it needs arrays; pass validation_data "
                                  "with a Dataset/DataLoader")
-            train = _LoaderBatches(self, x, batch_size, shuffle, "x")
+            train = LoaderBatches(self, x, batch_size, shuffle, "x")
             steps = steps_per_epoch or (len(train) if train.has_len else None)
         else:
             if x is None or y is None:
@@ -480,7 +487,7 @@ class Model:
             if self.stop_training:
                 break
         if count == 0:
-            raise _no_batches(train)
+            raise no_batches_error(train)
         return dict(self._running_logs(loss_sum, count))
 
     # ----- evaluate --------------------------------------------------------------------------
@@ -488,7 +495,7 @@ class Model:
         if validation_data is None:
             return None
         if is_dataset(validation_data):
-            return _LoaderBatches(self, validation_data, batch_size, False, "validation_data")
+            return LoaderBatches(self, validation_data, batch_size, False, "validation_data")
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             got = (f"a {type(validation_data).__name__} of length {len(validation_data)}"
                    if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
@@ -523,7 +530,7 @@ class Model:
             if test_hooks:
                 cbs.on_test_batch_end(step, self._running_logs(loss_sum, count))
         if count == 0:
-            raise _no_batches(batches)
+            raise no_batches_error(batches)
         logs = dict(self._running_logs(loss_sum, count))
         cbs.on_test_end(logs)
         return logs
@@ -533,15 +540,15 @@ class Model:
         """Loss (and metrics) on the given data: a scalar with no metrics, else [loss, *metrics],
         or a dict with `return_dict=True`."""
         self._require_compiled("evaluate")
-        batch_size = _batch_size_arg(batch_size, "batch_size")
+        batch_size = batch_size_arg(batch_size, "batch_size")
         check_positive_int(steps, "steps", allow_none=True)
-        verbose = _verbose_arg(verbose)
+        verbose = verbose_arg(verbose)
         if is_dataset(x):
             if y is not None or sample_weight is not None:
                 raise ValueError(f"Invalid {'y' if y is not None else 'sample_weight'}: a "
                                  f"Dataset/DataLoader yields its own labels and weights; pass "
                                  f"y=None and sample_weight=None")
-            batches = _LoaderBatches(self, x, batch_size, False, "x")
+            batches = LoaderBatches(self, x, batch_size, False, "x")
             n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
             if x is None or y is None:
@@ -562,11 +569,11 @@ class Model:
     # ----- predict ---------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x` in batches. NumPy in -> NumPy out; tensor in -> tensor out (on x's device)."""
-        batch_size = _batch_size_arg(batch_size, "batch_size")
+        batch_size = batch_size_arg(batch_size, "batch_size")
         check_positive_int(steps, "steps", allow_none=True)
-        verbose = _verbose_arg(verbose)
+        verbose = verbose_arg(verbose)
         if is_dataset(x):
-            batches = _LoaderBatches(self, x, batch_size, False, "x", need_y=False)
+            batches = LoaderBatches(self, x, batch_size, False, "x", need_y=False)
             as_numpy, out_device = True, None
             n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
@@ -592,7 +599,7 @@ class Model:
                 cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         if not outputs:
-            raise _no_batches(batches)
+            raise no_batches_error(batches)
         result = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
         if as_numpy:
             return result.cpu().numpy()
@@ -691,149 +698,3 @@ class Model:
         for k, s in state.items():
             if k in gens:
                 gens[k].set_state(s)
-
-
-class _LoaderBatches:
-    """Batches from a torch Dataset or DataLoader, moved to the model's device as they come."""
-
-    def __init__(self, model, data, batch_size, shuffle, name, need_y=True):
-        try:
-            empty = len(data) == 0
-        except TypeError:  # an iterable dataset has no length; checked when it yields nothing
-            empty = False
-        if empty:
-            raise ValueError(f"Invalid {name}: expected a Dataset/DataLoader with at least one "
-                             f"sample, received an empty {type(data).__name__}")
-        if isinstance(data, DataLoader):
-            self.loader = data
-        else:
-            # A DataLoader draws a seed from its generator every epoch, even without shuffling;
-            # without one it would draw from torch's global RNG.
-            self.loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle,
-                                     generator=model._shuffle_generator if shuffle
-                                     else torch.Generator())
-        self.model, self.name, self.need_y = model, name, need_y
-        self.has_len = hasattr(self.loader, "__len__")
-        try:
-            len(self.loader)
-        except TypeError:
-            self.has_len = False
-        self._checked = False
-        self._pending = iter(())  # batches left from a partial pass (steps_per_epoch)
-        self._names = ("x", "y", "sample_weight") if name == "x" else tuple(
-            f"{name} {part}" for part in ("x", "y", "sample_weight"))
-
-    def __len__(self):
-        return len(self.loader)
-
-    def _batches(self, steps):
-        """One pass over the loader; with `steps`, that many batches continuing where the previous
-        epoch stopped and restarting the loader when it runs out (as ArrayBatches does)."""
-        if steps is None:
-            yield from self.loader
-            return
-        for _ in range(steps):
-            batch = next(self._pending, None)
-            if batch is None:
-                self._pending = iter(self.loader)
-                batch = next(self._pending, None)
-                if batch is None:  # an empty loader
-                    return
-            yield batch
-
-    def epoch(self, steps=None):
-        model = self.model
-        for batch in self._batches(steps):
-            xb, yb, swb = unpack_batch(batch)
-            if not self.need_y:
-                yield model._prepare_x(xb, self._names[0]), None, None
-                continue
-            if yb is None:
-                raise ValueError(f"Invalid {self.name}: expected batches of (x, y) or (x, y, "
-                                 f"sample_weight), received x only")
-            if not self._checked:  # full checks on the first batch only
-                xb, yb, swb = model._prepare_xy(xb, yb, swb, self._names)
-                model._resolve_metrics(yb[:1])
-                self._checked = True
-            else:
-                xb = model._match_input_rank(xb.detach()).to(model._device, model._dtype,
-                                                              non_blocking=True)
-                yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
-                                     model._device, self._names[1])
-                swb = None if swb is None else swb.to(model._device, model._dtype)
-            yield xb, yb, swb
-
-
-def _no_batches(batches) -> ValueError:
-    name = getattr(batches, "name", "x")
-    return ValueError(f"Invalid {name}: expected data with at least one batch, received a "
-                      f"Dataset/DataLoader that yielded none")
-
-
-# ----- argument checks shared by fit / evaluate / predict --------------------------------------
-def _batch_size_arg(batch_size, name):
-    if batch_size is None:
-        return 32
-    check_positive_int(batch_size, name)
-    return int(batch_size)
-
-
-def _nonneg_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"Invalid {name}: expected a non-negative int, received {value!r}")
-    if value < 0:
-        raise ValueError(f"Invalid {name}: expected a non-negative int, received {value!r}")
-
-
-def _verbose_arg(verbose):
-    """0, 1 or 2: "auto" is 1 on a terminal, else 2; False / True are 0 / 1, as Keras takes them."""
-    if verbose == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    if isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2):
-        return int(verbose)
-    raise ValueError(f"Invalid verbose: expected 'auto', 0, 1 or 2, received {verbose!r}")
-
-
-def _validation_freq_arg(freq):
-    """A predicate on the 1-based epoch number: validate after this epoch?"""
-    if isinstance(freq, numbers.Integral) and not isinstance(freq, bool):
-        if freq <= 0:
-            raise ValueError(f"Invalid validation_freq: expected a positive int or a list of "
-                             f"epochs, received {freq!r}")
-        return lambda epoch: epoch % freq == 0
-    if isinstance(freq, (list, tuple, set)) and all(
-            isinstance(e, numbers.Integral) and not isinstance(e, bool) and e > 0 for e in freq):
-        chosen = set(int(e) for e in freq)
-        return chosen.__contains__
-    raise ValueError(f"Invalid validation_freq: expected a positive int or a list of 1-based "
-                     f"epochs, received {freq!r}")
-
-
-def _as_list(value, name):
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        raise ValueError(f"Invalid {name}: expected a list, received a dict (multi-output models are "
-                         f"not supported yet)")
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def _unique_name(name: str, taken: set) -> str:
-    """`name`, or the first free `name_1`, `name_2`, ...; the result is added to `taken`."""
-    unique, i = name, 0
-    while unique in taken:
-        i += 1
-        unique = f"{name}_{i}"
-    taken.add(unique)
-    return unique
-
-
-def _check_metric_id(ident, arg):
-    if ident is None:
-        raise TypeError(f"Invalid {arg}: expected metric names, Metric objects or functions, "
-                        f"received None in the list")
-    if isinstance(ident, str) and ident.lower() in ("accuracy", "acc"):
-        return  # resolved from the label shapes at the first data
-    metrics_mod.get(ident)
