@@ -136,9 +136,18 @@ def alternate(contenders: dict, rounds: int):
     return times
 
 
+def paired_ratio(times: dict, name: str, baseline: str) -> float:
+    """Median over rounds of time[name] / time[baseline] in the same round.
+
+    Runs alternate, so a slow spell on a shared machine hits both sides of a pair: the paired ratio is
+    steadier than a ratio of medians.
+    """
+    return statistics.median(a / b for a, b in zip(times[name], times[baseline]))
+
+
 def report(times: dict, baseline: str, unit="s"):
-    base = statistics.median(times[baseline])
-    print(f"{'contender':<28}{'median':>10}{'min':>10}{'vs ' + baseline:>22}")
+    print(f"{'contender':<28}{'median':>10}{'min':>10}{'vs ' + baseline + ' (paired)':>28}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:<28}{med:>9.3f}{unit}{min(ts):>9.3f}{unit}{med / base:>21.2f}x")
+        print(f"{name:<28}{med:>9.3f}{unit}{min(ts):>9.3f}{unit}"
+              f"{paired_ratio(times, name, baseline):>27.2f}x")
