@@ -2,6 +2,7 @@
 
     python benchmarks/bench_fit.py            # seeds' task + compute-bound net
     python benchmarks/bench_fit.py --quick    # fewer rounds
+    python benchmarks/bench_fit.py --threads 0   # torch's default thread count (1 by default here)
 
 1. The seeds' task exactly as DESIGN.md states it: 1000 points, MLP 2-25-25-25-2 (ReLU), MSE,
    SGD lr 0.1, batch 10, 50 epochs (5000 steps), `verbose=0`. Contenders run alternately in one
@@ -113,8 +114,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--memory-child")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch intra-op threads for every contender (default: torch's choice)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads for every contender (default 1; 0 = torch's "
+                             "choice, which on a shared 2-core machine mostly adds noise at these sizes)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
