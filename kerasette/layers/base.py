@@ -76,9 +76,16 @@ class Layer:
     _counters: dict = {}
     skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
+    def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None):
+        """`input_shape` (per-sample, e.g. (784,)) is the older Keras way to start a Sequential
+        model, kept for scripts that use it; `ks.Input(shape)` as the first entry is the clear one."""
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
+        if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape)):
+            raise ValueError(f"Invalid input_shape: expected a tuple of positive ints (batch "
+                             f"dimension excluded), e.g. (2,), received {input_shape!r}")
+        self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         if name is None:
             base = _snake(type(self).__name__)
             n = Layer._counters.get(base, 0)
@@ -187,7 +194,10 @@ class Layer:
 
     # ----- serialisation --------------------------------------------------------------------
     def get_config(self) -> dict:
-        return {"name": self.name, "trainable": self._trainable}
+        config = {"name": self.name, "trainable": self._trainable}
+        if self.input_shape_arg is not None:
+            config["input_shape"] = list(self.input_shape_arg)
+        return config
 
     @classmethod
     def from_config(cls, config: dict):

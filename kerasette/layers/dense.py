@@ -28,13 +28,15 @@ class Dense(Layer):
         use_bias: add the bias vector b.
         kernel_initializer, bias_initializer: initializer names, objects or config dicts.
         name, trainable: see `Layer`. `trainable=False` freezes both weights.
+        input_shape: per-sample input shape, for Keras scripts that start a Sequential model with
+            `Dense(units, input_shape=(n,))` (prefer `ks.Input((n,))`).
     """
 
     skips_input_grad = True
 
     def __init__(self, units, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 name: str | None = None, trainable: bool = True):
+                 name: str | None = None, trainable: bool = True, input_shape=None):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
             raise ValueError(f"Invalid units: expected a positive integer, received {units!r}")
         if not isinstance(use_bias, bool):
@@ -42,7 +44,7 @@ class Dense(Layer):
         act = activations.get(activation)
         kernel_init = inits.get(kernel_initializer)
         bias_init = inits.get(bias_initializer)
-        super().__init__(name=name, trainable=trainable)
+        super().__init__(name=name, trainable=trainable, input_shape=input_shape)
         self.units = int(units)
         self.activation = act
         self.use_bias = use_bias

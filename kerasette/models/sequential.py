@@ -56,6 +56,8 @@ class Sequential(Model):
                             f"{type(layer).__name__}")
         if any(layer is other for other in self._layers):
             raise ValueError(f"Invalid layer: '{layer.name}' is already in the model")
+        if not self._layers and self._input_shape is None and layer.input_shape_arg is not None:
+            self._input_shape = (None, *layer.input_shape_arg)  # Keras's Dense(..., input_shape=)
         self._layers.append(layer)
         if rebuild and self._input_shape is not None:
             self.build(self._input_shape)
