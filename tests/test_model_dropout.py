@@ -4,21 +4,12 @@ validation; training with dropout is reproducible from one seed."""
 import numpy as np
 import pytest
 import torch
+from test_model_fit import Recorder
 
 import kerasette as ks
 from kerasette.layers import Dense, Dropout
 
 pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
-
-
-class Recorder(ks.layers.Layer):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def forward(self, x, training=False):
-        self.seen.append((training, x.clone()))
-        return x, lambda dy: dy
 
 
 RNG = np.random.default_rng(0)
