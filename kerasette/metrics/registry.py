@@ -4,6 +4,7 @@ A metric made from a string is named exactly by that string, so logs keys match 
 wrote: metrics=["acc"] logs "acc" and "val_acc", metrics=["mse"] logs "mse".
 """
 
+from ..serialization import class_config
 from .base import Mean, MeanMetricWrapper, Metric
 from .confusion import AUC, Precision, Recall
 from .functions import (
@@ -116,9 +117,7 @@ def get(identifier, y_true=None, y_pred=None):
 
 def serialize(metric: Metric) -> dict:
     """{"class_name": ..., "config": ...} describing `metric` (not its running state)."""
-    if not isinstance(metric, Metric):
-        raise TypeError(f"Invalid metric: expected a Metric, received {type(metric).__name__}")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return class_config(metric, Metric, "metric", "a Metric")
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Metric:

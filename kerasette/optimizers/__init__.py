@@ -7,6 +7,7 @@ the rule and how it relates to PyTorch's optimizers.
     opt.zero_grad(); ...backward...; opt.step()
 """
 
+from ..serialization import class_config
 from . import schedules
 from .adagrad import Adagrad
 from .adam import Adam
@@ -29,10 +30,7 @@ def _lookup(name: str, what: str):
 
 def serialize(optimizer: Optimizer) -> dict:
     """{"class_name": "Adam", "config": optimizer.get_config()}."""
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"Invalid optimizer: expected a kerasette Optimizer, received "
-                        f"{type(optimizer).__name__}")
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return class_config(optimizer, Optimizer, "optimizer", "a kerasette Optimizer")
 
 
 def deserialize(config: dict) -> Optimizer:

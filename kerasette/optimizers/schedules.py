@@ -15,6 +15,8 @@ import bisect
 import math
 import numbers
 
+from ..serialization import class_config
+
 
 class LearningRateSchedule:
     """Base class: `__call__(step) -> float` and `get_config()` (for saving)."""
@@ -146,10 +148,7 @@ _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantD
 
 def serialize(schedule: LearningRateSchedule) -> dict:
     """{"class_name": ..., "config": ...} (JSON-friendly, as Keras writes it)."""
-    if not isinstance(schedule, LearningRateSchedule):
-        raise TypeError(f"Invalid schedule: expected a LearningRateSchedule, received "
-                        f"{type(schedule).__name__}")
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return class_config(schedule, LearningRateSchedule, "schedule", "a LearningRateSchedule")
 
 
 def deserialize(config: dict) -> LearningRateSchedule:
