@@ -71,14 +71,16 @@ def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y"
         raise ValueError(f"Invalid {name}: expected per-sample shape {per_sample} to match the model "
                          f"output {tuple(output_shape)} for {loss_name}, received shape "
                          f"{tuple(y.shape)}{hint}")
-    y = y.to(device=device, dtype=dtype)
+    # Checked where the labels already are (usually the CPU) before moving them, so a DataLoader
+    # feeding a GPU model does not wait on the device for every batch's checks.
+    y = y.to(dtype=dtype)
     check_finite(y, name)
     if kind in ("binary", "categorical"):
         lo, hi = float(y.min()), float(y.max())
         if lo < 0 or hi > 1:
             raise ValueError(f"Invalid {name}: {loss_name} expects labels in [0, 1], received "
                              f"values in [{lo}, {hi}]")
-    return y
+    return y.to(device)
 
 
 def class_indices(y: torch.Tensor, kind: str) -> torch.Tensor:
