@@ -4,6 +4,9 @@ hands back a backward closure).
     y, backward = layer.forward(x, training)
     dx = backward(dy)          # adds dL/dW into each weight's .grad, returns dL/dx
 
+A layer called on a list of tensors (a merge layer such as `Add`) gets the list in `forward` and in
+`build` (a list of shapes); its backward returns a tuple with one dL/dx per input.
+
 A layer whose class sets `skips_input_grad = True` accepts `backward(dy, need_dx=False)`: it then
 only accumulates its weight gradients and returns None. The model asks this of the first layer that
 trains, since nothing needs the gradient with respect to the data (for a 784-512 Dense layer that
@@ -27,15 +30,25 @@ class Weight:
     `value` and `grad` may be views into a model's flat parameter / gradient buffers (see
     `kerasette.flat`); always update them in place (`assign`, `grad.add_`) so the views stay valid.
     A weight with `trainable=False` is never changed by an optimizer (the seeds' transfer-learning flag).
+
+    `is_state` marks layer *state* (BatchNormalization's moving statistics): never trainable, whatever
+    the layer's `trainable` flag, changed only by its layer's training forward, saved with the weights.
+    `regularizer` (penalty added to the loss, see `kerasette.regularizers`) and `constraint` (applied
+    to the value after each optimizer step) are the trainer's business; layers only attach them.
     """
 
-    __slots__ = ("value", "grad", "name", "trainable", "_buffer")
+    __slots__ = ("value", "grad", "name", "trainable", "is_state", "regularizer", "constraint",
+                 "_buffer")
 
-    def __init__(self, value: torch.Tensor, name: str, trainable: bool = True):
+    def __init__(self, value: torch.Tensor, name: str, trainable: bool = True,
+                 is_state: bool = False, regularizer=None, constraint=None):
         self.value = value
         self.grad = torch.zeros_like(value)
         self.name = name
-        self.trainable = bool(trainable)
+        self.is_state = bool(is_state)
+        self.trainable = bool(trainable) and not self.is_state
+        self.regularizer = regularizer
+        self.constraint = constraint
         self._buffer = None  # the FlatBuffer this weight lives in, if any
 
     @property
@@ -94,17 +107,40 @@ class Layer:
         self.name = name
         self._trainable = bool(trainable)
         self._weights: list[Weight] = []
+        self._losses: list = []  # add_loss values of the latest forward (see `add_loss`)
         self.built = False
         self.input_spec: tuple | None = None  # expected per-sample shape, set at build
 
     # ----- weights ---------------------------------------------------------------------------
     def add_weight(self, name: str, shape, initializer="glorot_uniform",
-                   trainable: bool = True) -> Weight:
+                   trainable: bool = True, regularizer=None, constraint=None) -> Weight:
         """Create, initialise and register a weight of `shape` in kerasette's float type."""
         value = inits.get(initializer)(tuple(shape), config.floatx_dtype())
-        w = Weight(value, f"{self.name}/{name}", trainable and self._trainable)
+        w = Weight(value, f"{self.name}/{name}", trainable and self._trainable,
+                   regularizer=regularizer, constraint=constraint)
         self._weights.append(w)
         return w
+
+    def add_state(self, name: str, shape, initializer="zeros") -> Weight:
+        """Create non-trainable layer state (e.g. a moving mean): listed among the layer's
+        `non_trainable_weights` in creation order, as Keras lists it; updated in place
+        (`state.value.mul_(...)`) by the layer's own training forward only."""
+        value = inits.get(initializer)(tuple(shape), config.floatx_dtype())
+        w = Weight(value, f"{self.name}/{name}", trainable=False, is_state=True)
+        self._weights.append(w)
+        return w
+
+    def add_loss(self, value: torch.Tensor) -> None:
+        """Add a 0-d tensor to the training loss from inside `forward` (Keras's `add_loss`).
+
+        The value is only *reported*: the layer's backward must add the penalty's gradient to dL/dx
+        itself. The executor clears `losses` before every forward of the model."""
+        self._losses.append(value)
+
+    @property
+    def losses(self) -> list:
+        """Values passed to `add_loss` during the latest forward."""
+        return list(self._losses)
 
     @property
     def weights(self) -> list[Weight]:
@@ -127,7 +163,7 @@ class Layer:
         """Freeze (False) or unfreeze all weights of the layer. Recompile the model afterwards."""
         self._trainable = bool(value)
         for w in self._weights:
-            w.trainable = self._trainable
+            w.trainable = self._trainable and not w.is_state
 
     def rng_generators(self) -> dict:
         """The torch.Generators this layer draws from, by name (saved to resume runs exactly)."""
@@ -159,15 +195,29 @@ class Layer:
         """Create weights for inputs of `input_shape` (batch dimension first, as None)."""
 
     def _maybe_build(self, input_shape) -> None:
-        """Build on first use; afterwards check the per-sample shape of every new input."""
-        per_sample = tuple(input_shape[1:])
+        """Build on first use; afterwards check the per-sample shape of every new input.
+
+        `input_shape` is a tuple, or a list of tuples for a layer called on several inputs."""
+        several = isinstance(input_shape, list)
+        per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
         if not self.built:
-            self.build((None, *per_sample))
+            self.build([(None, *p) for p in per_sample] if several else (None, *per_sample))
             self.input_spec = per_sample
             self.built = True
-        elif self.input_spec is not None and _mismatch(self.input_spec, per_sample):
-            raise ValueError(f"Layer '{self.name}' expected input of shape "
-                             f"{(None, *self.input_spec)}, received {tuple(input_shape)}")
+            return
+        spec = self.input_spec
+        if spec is None:
+            return
+        if several:
+            bad = not isinstance(spec, list) or len(spec) != len(per_sample) or any(
+                _mismatch(e, r) for e, r in zip(spec, per_sample))
+        else:
+            bad = isinstance(spec, list) or _mismatch(spec, per_sample)
+        if bad:
+            expected = [(None, *e) for e in spec] if isinstance(spec, list) else (None, *spec)
+            received = [tuple(s) for s in input_shape] if several else tuple(input_shape)
+            raise ValueError(f"Layer '{self.name}' expected input of shape {expected}, received "
+                             f"{received}")
 
     def compute_output_shape(self, input_shape) -> tuple:
         return tuple(input_shape)
