@@ -11,12 +11,14 @@ from . import (
     activations,
     callbacks,
     config,
+    constraints,
     initializers,
     layers,
     losses,
     metrics,
     models,
     optimizers,
+    regularizers,
     testing,
     utils,
 )
@@ -28,4 +30,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "initializers", "layers",
     "losses", "metrics", "models", "optimizers", "testing", "utils", "__version__",
+    "constraints", "regularizers",
 ]

@@ -14,7 +14,7 @@ import numbers
 
 import torch
 
-from .. import activations
+from .. import activations, constraints, regularizers
 from .. import initializers as inits
 from .base import Layer
 
@@ -27,6 +27,10 @@ class Dense(Layer):
         activation: a name (see `kerasette.activations`), None for linear, or an activation object.
         use_bias: add the bias vector b.
         kernel_initializer, bias_initializer: initializer names, objects or config dicts.
+        kernel_regularizer, bias_regularizer: None, a name ("l1", "l2", "l1_l2") or a regularizer
+            (`kerasette.regularizers`): its penalty is added to the training loss.
+        kernel_constraint, bias_constraint: None, a name ("max_norm", "non_neg", "unit_norm") or
+            a constraint (`kerasette.constraints`), applied after each optimizer step.
         name, trainable: see `Layer`. `trainable=False` freezes both weights.
         input_shape: per-sample input shape, for Keras scripts that start a Sequential model with
             `Dense(units, input_shape=(n,))` (prefer `ks.Input((n,))`).
@@ -36,7 +40,9 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 name: str | None = None, trainable: bool = True, input_shape=None):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, name: str | None = None, trainable: bool = True,
+                 input_shape=None):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
             raise ValueError(f"Invalid units: expected a positive integer, received {units!r}")
         if not isinstance(use_bias, bool):
@@ -44,12 +50,16 @@ class Dense(Layer):
         act = activations.get(activation)
         kernel_init = inits.get(kernel_initializer)
         bias_init = inits.get(bias_initializer)
+        kernel_reg, bias_reg = regularizers.get(kernel_regularizer), regularizers.get(bias_regularizer)
+        kernel_con, bias_con = constraints.get(kernel_constraint), constraints.get(bias_constraint)
         super().__init__(name=name, trainable=trainable, input_shape=input_shape)
         self.units = int(units)
         self.activation = act
         self.use_bias = use_bias
         self.kernel_initializer = kernel_init
         self.bias_initializer = bias_init
+        self.kernel_regularizer, self.bias_regularizer = kernel_reg, bias_reg
+        self.kernel_constraint, self.bias_constraint = kernel_con, bias_con
         self.kernel = None
         self.bias = None
 
@@ -58,13 +68,17 @@ class Dense(Layer):
             raise ValueError(f"Layer '{self.name}' expects inputs of shape (batch, ..., features) "
                              f"with a known feature size, received {tuple(input_shape)}")
         in_features = int(input_shape[-1])
-        self.kernel = self.add_weight("kernel", (in_features, self.units), self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
             bias_init = self.bias_initializer
             if type(bias_init) is inits.TorchDefault and bias_init.fan_in is None:
                 # torch.Linear's bias bound is 1/sqrt(in_features), not 1/sqrt(units)
                 bias_init = inits.TorchDefault(fan_in=in_features, seed=bias_init.seed)
-            self.bias = self.add_weight("bias", (self.units,), bias_init)
+            self.bias = self.add_weight("bias", (self.units,), bias_init,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def forward(self, x: torch.Tensor, training: bool = False, apply_activation: bool = True):
         """`(y, backward)`; with `apply_activation=False`, `(z, backward)` for the pre-activation z
@@ -99,7 +113,11 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": inits.serialize(self.kernel_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer)}
+                "bias_initializer": inits.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 def _identity(dy):
