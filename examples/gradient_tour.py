@@ -24,7 +24,7 @@ class Case:
     name: str
     formula: str
     target: object          # a layer or a loss
-    x: torch.Tensor         # the layer's input, or the loss's y_pred
+    x: object               # the layer's input (a list for a merge layer), or the loss's y_pred
     y_true: object = None   # losses only
 
 
@@ -48,6 +48,17 @@ def layer_cases(g: torch.Generator) -> list[Case]:
         Case("Dropout(0.5), inference", "dx = dy", L.Dropout(0.5), x(3, 5)),
         Case("Flatten", "dx = dy.reshape(x.shape)", L.Flatten(), x(2, 3, 4)),
         Case("Input((5,))", "dx = dy", L.Input((5,)), x(3, 5)),
+        Case("Add, (3,1) + (3,5)", "dx_i = dy summed to x_i's shape", L.Add(), [x(3, 1), x(3, 5)]),
+        Case("Subtract", "da = dy, db = -dy", L.Subtract(), [x(3, 5), x(3, 5)]),
+        Case("Multiply", "dx_i = dy * prod_{j != i} x_j", L.Multiply(), [x(3, 5), x(3, 5), x(3, 5)]),
+        Case("Average", "dx_i = dy / n", L.Average(), [x(3, 5), x(3, 5)]),
+        Case("Maximum", "dx_i = dy where x_i is the (first) max", L.Maximum(), [x(3, 5), x(3, 5)]),
+        Case("Minimum", "dx_i = dy where x_i is the (first) min", L.Minimum(), [x(3, 5), x(3, 5)]),
+        Case("Concatenate(axis=-1)", "dx_i = dy's slice of x_i", L.Concatenate(), [x(3, 2), x(3, 4)]),
+        Case("Dot(axes=(1, 2))", "dX = dZ Y^T, dY = X^T dZ (per sample)", L.Dot(axes=(1, 2)),
+             [x(2, 3, 4), x(2, 5, 3)]),
+        Case("Dot(1, normalize=True)", "then du -> (du - u sum(du u)) / |x|",
+             L.Dot(1, normalize=True), [x(3, 4), x(3, 4)]),
     ]
 
 
@@ -108,10 +119,12 @@ def all_cases(seed: int = 0) -> list[Case]:
 
 
 def check(case: Case) -> tuple[float, float | None]:
-    """(input error, largest weight error or None when the target has no weights)."""
+    """(largest input error, largest weight error or None when the target has no weights)."""
     errors = check_gradients(case.target, case.x, case.y_true)
-    weights = [e for key, e in errors.items() if key != "input"]
-    return errors["input"], max(weights) if weights else None
+    is_input = {key: key == "input" or key.startswith("input_") for key in errors}
+    inputs = [e for key, e in errors.items() if is_input[key]]
+    weights = [e for key, e in errors.items() if not is_input[key]]
+    return max(inputs), max(weights) if weights else None
 
 
 def main(cases: list[Case] | None = None) -> int:

@@ -25,6 +25,13 @@ and the two are compared by relative error ||analytic - numeric|| / (||analytic|
 In float64 with eps = 1e-6 a correct backward gives errors around 1e-10; a wrong one gives errors
 of order 1e-2 to 1. Use small inputs: it costs two forward passes per entry.
 
+A layer called on a list of tensors (a merge layer such as `Add`) is checked with a list `x`: its
+backward must return a tuple with one gradient per input, and the result has one entry per input,
+"input_0", "input_1", ..., instead of "input":
+
+    check_gradients(ks.layers.Multiply(), [torch.randn(4, 3), torch.randn(4, 3)])
+    # {'input_0': 2.2e-11, 'input_1': 1.8e-11}
+
 A loss is already a scalar: L is its value, and dL/dy_pred is what its `backward()` returns.
 
 Precision: the check always runs in float64, whatever `ks.config.floatx()` is. The input is copied
@@ -49,7 +56,8 @@ def check_gradients(target, x, y_true=None, *, eps: float = 1e-6, seed: int = 0,
     Args:
         target: a Layer (built on `x` if not yet built), an activation function from
             `kerasette.activations`, or a loss with `forward(y_true, y_pred, sample_weight)`.
-        x: the input (for a loss: `y_pred`), a tensor or array; it is copied to float64.
+        x: the input (for a loss: `y_pred`), a tensor or array; it is copied to float64. For a
+            layer called on several inputs, a list (or tuple) of them.
         y_true: the targets, required for a loss (integer labels are kept as they are).
         eps: the finite-difference step.
         seed: seeds the random projection r.
@@ -60,13 +68,21 @@ def check_gradients(target, x, y_true=None, *, eps: float = 1e-6, seed: int = 0,
 
     Returns:
         `{"input": err, "<weight name>": err, ...}`, one entry for the input and one for each
-        trainable weight of a layer (frozen weights receive no gradient and are skipped).
+        trainable weight of a layer (frozen weights receive no gradient and are skipped). With a
+        list `x`: `{"input_0": err, "input_1": err, ..., "<weight name>": err, ...}`.
     """
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
         raise ValueError(f"Invalid eps: expected a positive float, received {eps!r}")
-    x = _float64_copy(torch.as_tensor(x))
+    several = isinstance(x, (list, tuple))
+    if several and not isinstance(target, Layer):
+        raise TypeError(f"Invalid x: a list of inputs needs a Layer target, received "
+                        f"{type(target).__name__}")
+    if several and not x:
+        raise ValueError("Invalid x: expected a non-empty list of inputs, received []")
+    x = [_float64_copy(torch.as_tensor(t)) for t in x] if several else _float64_copy(
+        torch.as_tensor(x))
     if isinstance(target, Layer):
-        target._maybe_build(tuple(x.shape))
+        target._maybe_build([tuple(t.shape) for t in x] if several else tuple(x.shape))
         weights = target.trainable_weights
         forward = target.forward
     elif isinstance(target, ActivationFunction):
@@ -93,7 +109,14 @@ def check_gradients(target, x, y_true=None, *, eps: float = 1e-6, seed: int = 0,
             objective, analytic = _loss_problem(target, x, _as_float64(y_true),
                                                 _as_float64(sample_weight))
         grads = analytic()
-        tensors = {"input": x, **{w.name: w.value for w in weights}}
+        inputs = {f"input_{i}": t for i, t in enumerate(x)} if several else {"input": x}
+        if several:
+            dxs = grads.pop("input")
+            if not isinstance(dxs, (tuple, list)) or len(dxs) != len(x):
+                raise ValueError(f"Invalid backward: expected a tuple of {len(x)} input gradients "
+                                 f"for {len(x)} inputs, received {_describe(dxs)}")
+            grads.update(zip(inputs, dxs))
+        tensors = {**inputs, **{w.name: w.value for w in weights}}
         return {key: relative_error(grads[key], numeric_gradient(objective, t, eps))
                 for key, t in tensors.items()}
     finally:
@@ -155,6 +178,12 @@ def _loss_problem(loss, y_pred, y_true, sample_weight):
         _, backward = loss.forward(y_true, y_pred, sample_weight=sample_weight)
         return {"input": backward()}
     return objective, analytic
+
+
+def _describe(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return type(value).__name__
 
 
 def _float64_copy(t: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ from .base import Layer, Weight
 from .core import Input, InputLayer
 from .dense import Dense
 from .dropout import Dropout
+from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .reshaping import Flatten
 
 _REGISTRY: dict[str, type] = {}
@@ -26,7 +27,8 @@ def register(cls: type) -> type:
 
 
 for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax, GELU,
-             Softplus, Dropout, Flatten):
+             Softplus, Dropout, Flatten,
+             Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
     register(_cls)
 
 
@@ -63,5 +65,6 @@ def deserialize(spec: dict) -> Layer:
 __all__ = [
     "Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU",
     "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
+    "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
     "get", "register", "serialize", "deserialize",
 ]
