@@ -11,28 +11,79 @@ The reductions ("sum_over_batch_size", "sum", None) follow Keras: see `losses.ba
 from .base import REDUCTIONS, Loss
 from .binary import BinaryCrossentropy
 from .categorical import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .focal import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
+from .functions import (
+    KLD,
+    LOSS_OF_FUNCTION,
+    MAE,
+    MAPE,
+    MSE,
+    MSLE,
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    cosine_similarity,
+    hinge,
+    huber,
+    kl_divergence,
+    kld,
+    kullback_leibler_divergence,
+    log_cosh,
+    logcosh,
+    mae,
+    mape,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    mse,
+    msle,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from .hinge import CategoricalHinge, Hinge, SquaredHinge
 from .regression import Huber, MeanAbsoluteError, MeanSquaredError
+from .regression_more import (
+    LogCosh,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+)
+from .similarity import CosineSimilarity, KLDivergence
 
 _CLASSES = (MeanSquaredError, MeanAbsoluteError, Huber, BinaryCrossentropy,
-            CategoricalCrossentropy, SparseCategoricalCrossentropy)
+            CategoricalCrossentropy, SparseCategoricalCrossentropy, Hinge, SquaredHinge,
+            CategoricalHinge, LogCosh, KLDivergence, Poisson, CosineSimilarity,
+            MeanAbsolutePercentageError, MeanSquaredLogarithmicError, BinaryFocalCrossentropy,
+            CategoricalFocalCrossentropy)
 
-# String ids: Keras's function names and aliases, and the class names.
+# String ids (Keras 3.16's): the function names, their Keras 2 aliases, the class names.
 _REGISTRY = {
-    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
-    "huber": Huber, "huber_loss": Huber,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "huber_loss": Huber,
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+    **{fn.__name__: cls for fn, cls in LOSS_OF_FUNCTION.items()},
+    **{alias: LOSS_OF_FUNCTION[fn] for alias, fn in (
+        ("mse", mse), ("MSE", mse), ("mae", mae), ("MAE", mae), ("mape", mape), ("MAPE", mape),
+        ("msle", msle), ("MSLE", msle), ("kld", kld), ("KLD", kld),
+        ("kullback_leibler_divergence", kld), ("logcosh", logcosh))},
     **{cls.__name__: cls for cls in _CLASSES},
 }
 
 
 def get(identifier) -> Loss:
     """A loss from a string id, a Loss (returned as is), a Loss subclass (instantiated with its
-    defaults) or a config dict `{"class_name": ..., "config": {...}}` (as `serialize` gives)."""
+    defaults), one of the loss functions here (`ks.losses.categorical_crossentropy` gives a
+    CategoricalCrossentropy(), so training uses its hand-written gradient and the fused
+    sigmoid / softmax path) or a config dict `{"class_name": ..., "config": {...}}`."""
     if isinstance(identifier, Loss):
         return identifier
+    if callable(identifier) and not isinstance(identifier, type):
+        cls = LOSS_OF_FUNCTION.get(identifier)
+        if cls is not None:
+            return cls()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str):
@@ -96,5 +147,14 @@ def deserialize(config: dict) -> Loss:
 
 __all__ = [
     "REDUCTIONS", "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "serialize", "deserialize",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
+    "CategoricalHinge", "LogCosh", "KLDivergence", "Poisson", "CosineSimilarity",
+    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "BinaryFocalCrossentropy",
+    "CategoricalFocalCrossentropy", "get", "serialize", "deserialize",
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh", "cosine_similarity", "hinge",
+    "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "binary_crossentropy",
+    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "sparse_categorical_crossentropy", "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE",
+    "kld", "KLD", "kullback_leibler_divergence", "logcosh",
 ]
