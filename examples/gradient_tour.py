@@ -73,6 +73,15 @@ LOSS_FORMULAS = {
     ("CategoricalCrossentropy", False): "dq = -y / q / N, with q = p / sum(p)",
     ("SparseCategoricalCrossentropy", True): "dz = (softmax(z) - onehot) / N",
     ("SparseCategoricalCrossentropy", False): "dq_i = -1 / q_i / N, with q = p / sum(p)",
+    ("Hinge", None): "dp = -y [1 - y p > 0] / n",
+    ("SquaredHinge", None): "dp = -2 y max(1 - y p, 0) / n",
+    ("CategoricalHinge", None): "dp = [m > 0] ((1 - y) e_argmax - y) / N",
+    ("LogCosh", None): "dp = tanh(p - y) / n",
+    ("KLDivergence", None): "dp = -y / p / N",
+    ("Poisson", None): "dp = (1 - y / (p + eps)) / n",
+    ("CosineSimilarity", None): "dp = (v (u . v) - u) / |p| / N, u, v unit",
+    ("MeanAbsolutePercentageError", None): "dp = 100 sign(p - y) / |y| / n",
+    ("MeanSquaredLogarithmicError", None): "dp = 2 log((p+1)/(y+1)) / (p+1) / n",
 }
 
 
@@ -99,6 +108,11 @@ def loss_cases(g: torch.Generator) -> list[Case]:
                 x, y = (logits if from_logits else torch.softmax(logits, -1)), labels
             elif "Crossentropy" in name:
                 x, y = (logits if from_logits else torch.softmax(logits, -1)), onehot
+            elif name in ("Poisson", "MeanSquaredLogarithmicError", "KLDivergence"):
+                # positive rates / probabilities (away from the clips at eps and 1)
+                x, y = torch.softmax(logits, -1), torch.softmax(logits.flip(0), -1)
+            elif name == "CategoricalHinge":
+                x, y = logits, onehot
             else:
                 x, y = regression_pred, regression_true
             label = name + ("" if from_logits is None else f"(from_logits={from_logits})")
