@@ -53,6 +53,9 @@ def check_gradients(target, x, y_true=None, *, eps: float = 1e-6, seed: int = 0,
                     training: bool = False, sample_weight=None) -> dict[str, float]:
     """Relative errors between the analytic and the numeric gradients of `target`.
 
+    A layer that returns a list of outputs is checked on L = sum_k sum(r_k * y_k), with its
+    backward given the list of r_k.
+
     Args:
         target: a Layer (built on `x` if not yet built), an activation function from
             `kerasette.activations`, or a loss with `forward(y_true, y_pred, sample_weight)`.
@@ -153,12 +156,21 @@ def relative_error(analytic: torch.Tensor, numeric: torch.Tensor) -> float:
 
 
 def _layer_problem(forward, x, weights, seed, training):
-    """L = sum(r * y): the objective, and the analytic gradients from backward(r)."""
+    """L = sum(r * y): the objective, and the analytic gradients from backward(r).
+
+    A layer with several outputs (a list y_0, y_1, ...) gets one projection per output,
+    L = sum_k sum(r_k * y_k), and its backward is given the list [r_0, r_1, ...]."""
     y, _ = forward(x, training=training)
-    r = torch.randn(y.shape, generator=make_generator(seed), dtype=torch.float64).to(y.device)
+    gen = make_generator(seed)
+    several = isinstance(y, (list, tuple))
+    r = ([torch.randn(t.shape, generator=gen, dtype=torch.float64).to(t.device) for t in y]
+         if several else torch.randn(y.shape, generator=gen, dtype=torch.float64).to(y.device))
 
     def objective():
-        return float((forward(x, training=training)[0] * r).sum())
+        out = forward(x, training=training)[0]
+        if several:
+            return float(sum((t * rk).sum() for t, rk in zip(out, r)))
+        return float((out * r).sum())
 
     def analytic():
         _, backward = forward(x, training=training)

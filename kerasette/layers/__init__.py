@@ -12,7 +12,7 @@ from .core import Input, InputLayer
 from .dense import Dense
 from .dropout import Dropout
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
-from .reshaping import Flatten
+from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 
 _REGISTRY: dict[str, type] = {}
 
@@ -28,7 +28,8 @@ def register(cls: type) -> type:
 
 for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax, GELU,
              Softplus, Dropout, Flatten,
-             Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
+             Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
+             Reshape, Permute, RepeatVector, Identity):
     register(_cls)
 
 
@@ -66,5 +67,6 @@ __all__ = [
     "Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU",
     "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
     "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+    "Reshape", "Permute", "RepeatVector", "Identity",
     "get", "register", "serialize", "deserialize",
 ]
