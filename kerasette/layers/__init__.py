@@ -12,6 +12,7 @@ from .core import Input, InputLayer
 from .dense import Dense
 from .dropout import Dropout
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 
 _REGISTRY: dict[str, type] = {}
@@ -30,6 +31,8 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
              Softplus, Dropout, Flatten,
              Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
              Reshape, Permute, RepeatVector, Identity):
+    register(_cls)
+for _cls in (BatchNormalization, LayerNormalization, GroupNormalization):
     register(_cls)
 
 
@@ -69,4 +72,5 @@ __all__ = [
     "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
     "Reshape", "Permute", "RepeatVector", "Identity",
     "get", "register", "serialize", "deserialize",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization",
 ]

@@ -1,0 +1,109 @@
+"""Backward kernels of the normalisation and embedding layers: a fast ATen op and its readable twin.
+
+Each fast kernel calls the ATen op that PyTorch's own autograd would call (`native_batch_norm_backward`,
+`native_layer_norm_backward`) — a plain tensor operation that fuses the reductions and the
+elementwise work into one or two passes, with no autograd involved. Right below each one sits its
+readable twin, the same math written out with explicit sums; tests hold the two equal.
+
+Normalisation, for one group of K values x_1..x_K normalised together (a channel over the batch for
+BatchNormalization, a sample's features for LayerNormalization):
+
+    mean = sum(x) / K      var = sum((x - mean)^2) / K      rstd = 1 / sqrt(var + eps)
+    xhat = (x - mean) * rstd                                  y = gamma * xhat + beta
+
+Given dy, with g = dy * gamma (the gradient with respect to xhat), the gradient through the
+statistics is
+
+    dx = rstd / K * (K * g - sum(g) - xhat * sum(g * xhat))
+    dgamma = sum over every group of dy * xhat                dbeta = sum over every group of dy
+
+Embedding: y[p] = W[i_p] for every position p, so dW[r] = sum of dy[p] over the positions p with
+i_p = r (a scatter-add), and rows that were not looked up get nothing.
+"""
+
+import torch
+
+_aten = torch.ops.aten
+
+
+# ---- BatchNormalization (training: batch statistics) ------------------------------------------
+def batch_norm_backward(dy, x, mean, rstd, gamma, need=(True, True, True)):
+    """(dx, dgamma, dbeta) for y = gamma * (x - mean) * rstd + beta with the batch's statistics.
+
+    x, dy: (M, C), one column per channel (K = M values per channel); mean, rstd: (C,);
+    gamma: (C,) or None (scale=False: gamma = 1). `need` says which of the three to compute; the
+    others come back None. dgamma and dbeta are new tensors (the caller adds them into .grad).
+    """
+    need = [bool(n) for n in need]
+    if gamma is None:
+        need[1] = False
+    dx, dgamma, dbeta = _aten.native_batch_norm_backward(
+        dy, x, gamma, None, None, mean, rstd, True, 0.0, need)
+    return dx, dgamma, dbeta
+
+
+def batch_norm_backward_readable(dy, x, mean, rstd, gamma, need=(True, True, True)):
+    """The same, written from the formulas in the module docstring (sums over the batch axis 0)."""
+    M = x.shape[0]
+    xhat = (x - mean) * rstd
+    dbeta = dy.sum(0)
+    dgamma = (dy * xhat).sum(0)
+    g = dy if gamma is None else dy * gamma
+    sum_g = g.sum(0)
+    sum_g_xhat = (g * xhat).sum(0)
+    dx = rstd / M * (M * g - sum_g - xhat * sum_g_xhat)
+    return (dx if need[0] else None, dgamma if need[1] and gamma is not None else None,
+            dbeta if need[2] else None)
+
+
+# ---- LayerNormalization ---------------------------------------------------------------------
+def layer_norm_backward(dy, x, mean, rstd, gamma, need=(True, True, True)):
+    """(dx, dgamma, dbeta) for y = gamma * (x - mean) * rstd + beta, statistics per row.
+
+    x, dy: (M, K), one row per normalised group; mean, rstd: (M, 1); gamma: (K,) or None.
+    """
+    need = [bool(n) for n in need]
+    if gamma is None:
+        need[1] = False
+    # The op only uses `bias` to know whether dbeta is wanted: any (K,) tensor will do.
+    bias = x.new_empty(x.shape[1:]) if need[2] else None
+    dx, dgamma, dbeta = _aten.native_layer_norm_backward(
+        dy, x, [x.shape[1]], mean, rstd, gamma, bias, need)
+    return dx, dgamma, dbeta
+
+
+def layer_norm_backward_readable(dy, x, mean, rstd, gamma, need=(True, True, True)):
+    """The same, written from the formulas (sums over the features of each row, axis 1)."""
+    K = x.shape[1]
+    xhat = (x - mean) * rstd
+    dbeta = dy.sum(0)
+    dgamma = (dy * xhat).sum(0)
+    g = dy if gamma is None else dy * gamma
+    sum_g = g.sum(1, keepdim=True)
+    sum_g_xhat = (g * xhat).sum(1, keepdim=True)
+    dx = rstd / K * (K * g - sum_g - xhat * sum_g_xhat)
+    return (dx if need[0] else None, dgamma if need[1] and gamma is not None else None,
+            dbeta if need[2] else None)
+
+
+# ---- Embedding ------------------------------------------------------------------------------
+def embedding_backward_(dW, dy, indices):
+    """dW[r] += sum of dy[p] over positions p with indices[p] = r, in place; returns dW.
+
+    dW: (V, D) (the embeddings' .grad); dy: (P, D); indices: (P,) int64.
+    One `index_add_` straight into the gradient: unlike ATen's `embedding_dense_backward`, which
+    returns a new (V, D) tensor to be added afterwards, it touches only the rows looked up.
+    """
+    return dW.index_add_(0, indices, dy)
+
+
+def embedding_backward_readable_(dW, dy, indices):
+    """The same scatter-add as an explicit loop over the positions (slow; for tests)."""
+    for p in range(indices.shape[0]):
+        dW[indices[p]] += dy[p]
+    return dW
+
+
+def embedding_backward_aten(dy, indices, num_rows):
+    """ATen's dense embedding gradient: a new (num_rows, D) tensor equal to the scatter-add."""
+    return _aten.embedding_dense_backward(dy, indices, num_rows, -1, False)
