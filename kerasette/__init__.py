@@ -12,6 +12,7 @@ from . import (
     callbacks,
     config,
     constraints,
+    distribution,
     initializers,
     layers,
     losses,
@@ -31,4 +32,5 @@ __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "config", "initializers", "layers",
     "losses", "metrics", "models", "optimizers", "testing", "utils", "__version__",
     "constraints", "regularizers",
+    "distribution",
 ]

@@ -1,0 +1,91 @@
+"""Data-parallel training on torch.distributed: the same model on every process, each on its share.
+
+For users (Keras 3 names):
+
+    torchrun --nproc_per_node=2 train.py        # fit / evaluate / predict run unchanged
+    ks.distribution.set_distribution(ks.distribution.DataParallel(timeout=120))   # optional
+    ks.distribution.distribution()              # the current one, or None
+
+Under torchrun (WORLD_SIZE > 1, with RANK and LOCAL_RANK) a `DataParallel()` is used automatically.
+Opt out with `ks.distribution.set_distribution(None)` in the script or `KERASETTE_DISTRIBUTION=off` in
+the environment: every process then trains alone on all its data. Joining the process group and
+every collective wait at most `timeout` seconds (default 60) for a peer, so a rank that raises, hangs
+or is killed makes the others raise a RuntimeError naming their rank and operation: never a hang.
+gloo reduces CPU tensors, NCCL CUDA ones (LOCAL_RANK picks the GPU).
+
+Contract for the trainer
+========================
+
+`strategy = distribution().connect(model.device)` once per fit / evaluate / predict, after every
+argument check (a bad argument raises on every rank alike, before any collective), then:
+
+1. Start of fit, identical replicas: `strategy.broadcast_from_writer([...])` with the flat parameter
+   buffer, every layer state tensor (moving statistics), the optimizer's slots and step counter,
+   and a seed tensor drawn on rank 0 for the epoch permutations and random layers (so ranks agree
+   even when the user seeded each process differently). Afterwards the ranks stay identical by
+   construction: same summed gradients, same optimizer arithmetic, no re-broadcast per step.
+
+2. Data: `batch_size` is the GLOBAL batch (as in Keras's DataParallel). Every rank draws the same
+   seeded permutation, cuts the same global batches, and takes rows `lo:hi = strategy.shard_bounds(N)`
+   of each global batch of N rows (contiguous, exact for unequal shares, no padding, no duplicates;
+   possibly empty when N < world_size). `validation_split` is taken before all of this, as always.
+
+3. Loss scaling: with per-sample losses l_i and weights w_i (sample_weight x class_weight) on this
+   rank's rows, the value this rank differentiates is
+
+       L_rank = sum_{i in share} w_i * l_i / N          N = rows of the GLOBAL batch, not of the share
+
+   (per output, times its loss_weight), i.e. the upstream gradient of sample i is w_i * dl_i / N.
+   Then sum over ranks of dL_rank/dtheta is exactly the gradient of Keras's global batch loss
+   sum_i w_i l_i / N, the same as single-process training, not a mean of per-rank means.
+
+4. Random layers draw for the global batch and take their share: Dropout draws its mask for all N
+   rows from a generator in the same state on every rank and uses rows lo:hi, so the same seed gives
+   the same masks on 1 or N ranks. (BatchNormalization, when it exists: unsynchronised it normalises
+   each rank's share; `synchronized=True` must reduce its batch sums across ranks.)
+
+5. One collective per training step, after backward and before the optimizer step:
+
+       strategy.reduce_step([grads, loss_sum, count, *metric_increments, nonfinite, stop])
+
+   in this order, all on the model's device; summed in place, with one all_reduce(SUM) of a reused
+   packed buffer (its dtype is the gradients'; integers up to 2**24 in float32 are exact):
+   - grads: the flat gradient buffer holding dL_rank/dtheta (zeros for an empty share);
+   - loss_sum: sum_{i in share} w_i l_i (summed over outputs with loss_weights); count: rows of the
+     share. After the reduce, the global batch loss is loss_sum / N and the epoch loss
+     sum(loss_sum) / sum(count), as Keras logs it;
+   - metric_increments: this step's additions to each metric's state, computed on the share, as
+     mergeable sums (a mean's total and count, confusion counts, AUC's per-threshold counts); after
+     the reduce, add them into the running state on every rank. Never reduce running totals;
+   - nonfinite: 1 where this rank's loss or gradients are not finite;
+   - stop: `model.stop_training` as it stands on this rank when the reduce starts.
+   After the reduce every rank sees the same logs, so callbacks decide alike; a loop ends when the
+   reduced stop (or non-finite) flag is > 0, on every rank at the same step. A stop set by a
+   rank-local condition after the last step of an epoch is agreed with `strategy.any_rank(flag)`.
+   Then optimizer.step on the summed gradients, on every rank.
+
+6. evaluate / validation: shard the same way; reduce [loss_sum, count, *metric_increments] per batch
+   when a callback or the progress bar reads batch logs, else once at the end. predict: each rank
+   predicts rows shard_bounds(n) and `strategy.gather_rows(pred)` returns all rows, in the original
+   order, on every rank (per output for several outputs).
+
+7. I/O: History and logs on every rank; the progress bar, prints, CSVLogger, ModelCheckpoint,
+   BackupAndRestore and TensorBoard write on rank 0 only, inside `strategy.writer_section(name)`
+   (or `@strategy.writer_only`), which ends with a barrier that also carries rank 0's failure to
+   the others. load_weights / BackupAndRestore restore: rank 0 reads, then broadcast_from_writer.
+
+8. Failure: an exception in fit on one rank ends that process; its peers fail in their next
+   collective (at once when its sockets close, else after `timeout`) with a RuntimeError naming
+   their rank and operation, and every later collective on them refuses at once.
+"""
+
+from .current import distribution, set_distribution
+from .data_parallel import DataParallel
+from .environment import OPT_OUT_VARIABLE, read_launch
+from .sharding import shard_bounds, shard_sizes
+from .strategy import Strategy
+
+__all__ = [
+    "DataParallel", "OPT_OUT_VARIABLE", "Strategy", "distribution", "read_launch",
+    "set_distribution", "shard_bounds", "shard_sizes",
+]
