@@ -292,3 +292,21 @@ def test_a_rank_whose_peer_never_starts_fails_to_join_within_the_timeout():
     assert done.returncode != 0
     assert "rank 0 of 2 could not join the process group at 127.0.0.1" in done.stderr, done.stderr
     assert "within 3 s" in done.stderr
+
+
+def test_distributed_disk_example_runs_in_one_process(clean_distribution, capsys):
+    sys.path.insert(0, str(ROOT / "examples"))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_example_distributed_disk",
+                                                  ROOT / "examples" / "distributed_disk.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        acc, checksum = module.main(["--epochs", "2"])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "1 process(es): no distribution" in out and f"weights checksum {checksum:.10f}" in out
+    assert 0.0 <= acc <= 1.0
