@@ -92,8 +92,8 @@ def test_serialize_roundtrip_through_json(sched):
     (lambda: PiecewiseConstantDecay([1, 2], [0.1, 0.2]), ValueError, "one more value"),
     (lambda: PiecewiseConstantDecay([2, 1], [0.1, 0.2, 0.3]), ValueError, "increasing"),
     (lambda: PiecewiseConstantDecay([1, "a"], [0.1, 0.2, 0.3]), TypeError, r"boundaries\[1\]"),
-    (lambda: deserialize({"class_name": "PolynomialDecay", "config": {}}), ValueError,
-     "PolynomialDecay"),
+    (lambda: deserialize({"class_name": "NoSuchDecay", "config": {}}), ValueError,
+     "NoSuchDecay"),
 ])
 def test_bad_arguments_raise(make, exc, match):
     with pytest.raises(exc, match=match):

@@ -21,11 +21,13 @@ class Adagrad(Optimizer):
     _tensor_constants = ("epsilon",)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
+                 **kwargs):
         self.initial_accumulator_value = check_number(
             "initial_accumulator_value", initial_accumulator_value, low=0.0)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_open=True)
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
 
     def _slot_inits(self) -> dict:
         return {"accumulator": self.initial_accumulator_value}

@@ -33,12 +33,14 @@ class Adam(Optimizer):
     _tensor_constants = ("epsilon",)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
+                 **kwargs):
         self.beta_1 = check_number("beta_1", beta_1, low=0.0, high=1.0, high_open=True)
         self.beta_2 = check_number("beta_2", beta_2, low=0.0, high=1.0, high_open=True)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_open=True)
         self.amsgrad = check_bool("amsgrad", amsgrad)
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
 
     def _slot_inits(self) -> dict:
         slots = {"momentum": 0.0, "velocity": 0.0}

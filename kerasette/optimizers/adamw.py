@@ -19,8 +19,8 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 name=None):
+                 name=None, **kwargs):
         if weight_decay is None:
             raise ValueError("Invalid weight_decay: AdamW expects a float >= 0, received None")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay, clipnorm,
-                         clipvalue, global_clipnorm, name)
+                         clipvalue, global_clipnorm, name, **kwargs)

@@ -29,11 +29,21 @@ import torch
 from ..flat import pack
 from . import clipping
 from . import schedules as schedules_mod
+from .learning_rate import LearningRate, check_rate
 
 # Keras optimizer arguments that kerasette does not implement; a config from Keras may carry them at
 # their default values (dropped silently by `from_config`), anything else is an error.
 _KERAS_ONLY_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                         "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+# Keras 2 spellings that Keras 3 removed: refused with the Keras 3 way of saying the same thing.
+_REMOVED = {
+    "lr": "Keras 3 renamed it: use learning_rate={value!r}",
+    "decay": "Keras 3 removed it; Keras 2's lr / (1 + decay * iterations) is "
+             "learning_rate=ks.optimizers.schedules.InverseTimeDecay(<learning rate>, "
+             "decay_steps=1, decay_rate={value!r})",
+    "schedule_decay": "Keras 3's Nadam has no schedule_decay (its momentum schedule is fixed)",
+}
 
 
 class Optimizer:
@@ -64,8 +74,11 @@ class Optimizer:
     # bias corrections) go through Scalar arguments instead (alpha=, value=, lerp's weight).
     _tensor_constants: tuple = ()
 
+    _lr_low_open = False  # True: the rate must be > 0 (Ftrl divides by it)
+
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name=None):
+                 global_clipnorm=None, name=None, **kwargs):
+        _check_kwargs(type(self).__name__, kwargs)
         self._set_learning_rate(learning_rate)
         self.weight_decay = check_number("weight_decay", weight_decay, low=0.0, optional=True)
         self.clipnorm = check_number("clipnorm", clipnorm, low=0.0, low_open=True, optional=True)
@@ -210,7 +223,7 @@ class Optimizer:
         self._require_built("step_per_weight")
         if self._weights[0]._buffer is not self.buffer or self.buffer.params is not self._params:
             self._sync()
-        lr = self.learning_rate
+        lr = self._current_lr()
         grads = [w.grad for w in self._weights]
         if self.clipvalue is not None:
             clipping.clip_by_value_readable(grads, self.clipvalue)
@@ -231,17 +244,39 @@ class Optimizer:
             self._lr_takes_step = isinstance(value, schedules_mod.LearningRateSchedule) or \
                 _takes_an_argument(value)
         else:
-            self._lr = check_number("learning_rate", value, low=0.0)
+            self._lr = check_rate("learning_rate", value, low_open=self._lr_low_open)
             self._lr_fn = None
 
     def _lr_at(self, step: int) -> float:
+        """The schedule's (or callable's) rate at `step`, checked as a float rate is: a finite
+        real number >= 0, else a ValueError / TypeError before the step changes anything."""
         fn = self._lr_fn
-        return float(fn(step) if self._lr_takes_step else fn())
+        value = fn(step) if self._lr_takes_step else fn()
+        try:
+            return check_rate("learning_rate", value, low_open=self._lr_low_open)
+        except (TypeError, ValueError) as e:
+            source = type(fn).__name__ if isinstance(fn, schedules_mod.LearningRateSchedule) \
+                else f"the callable {getattr(fn, '__name__', type(fn).__name__)}"
+            low = "> 0" if self._lr_low_open else ">= 0"
+            raise type(e)(f"Invalid learning_rate: {source} gave {value!r} at step {step}; "
+                          f"expected a finite real number {low} (optimizer '{self.name}', "
+                          f"no step applied)") from None
+
+    def _current_lr(self) -> float:
+        """The rate of the next step, as a Python float."""
+        return self._lr if self._lr_fn is None else self._lr_at(self.iterations)
 
     @property
-    def learning_rate(self) -> float:
-        """The learning rate used by the next step (the schedule's value at `iterations`)."""
-        return self._lr if self._lr_fn is None else self._lr_at(self.iterations)
+    def learning_rate(self) -> LearningRate:
+        """The learning rate of the next step, as a Keras variable-like scalar (see
+        `learning_rate.py`): `float()`, `.numpy()`, `.assign()`, arithmetic. With a schedule it
+        is a read-only snapshot of the schedule's value at `iterations`."""
+        if self._lr_fn is not None:
+            return LearningRate(self, snapshot=self._lr_at(self.iterations))
+        view = self.__dict__.get("_lr_view")
+        if view is None:
+            view = self._lr_view = LearningRate(self)
+        return view
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -345,6 +380,23 @@ class Optimizer:
     def __repr__(self):
         built = f", {len(self.buffer)} params" if self.buffer is not None else ""
         return f"<{type(self).__name__} name={self.name} iterations={self.iterations}{built}>"
+
+
+def _check_kwargs(owner: str, kwargs: dict) -> None:
+    """Refuse keyword arguments kerasette does not take, naming the Keras 3 spelling where Keras 2
+    had one; Keras-only arguments are accepted at their default values (they change nothing)."""
+    for key, value in kwargs.items():
+        if key == "decay" and (value is None or value == 0):
+            continue  # Keras 2's default: no decay
+        if key in _REMOVED:
+            raise TypeError(f"Invalid argument {key}={value!r} for {owner}: "
+                            + _REMOVED[key].format(value=value))
+        if key in _KERAS_ONLY_DEFAULTS:
+            if value != _KERAS_ONLY_DEFAULTS[key]:
+                raise ValueError(f"Invalid {key}: kerasette does not support it; expected "
+                                 f"{_KERAS_ONLY_DEFAULTS[key]!r}, received {value!r}")
+            continue
+        raise TypeError(f"Invalid argument {key}={value!r}: {owner} takes no argument {key!r}")
 
 
 def check_number(arg: str, value, low: float, high=None, low_open=False, high_open=False,

@@ -27,12 +27,14 @@ class RMSprop(Optimizer):
     _tensor_constants = ("epsilon", "momentum")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
+                 **kwargs):
         self.rho = check_number("rho", rho, low=0.0, high=1.0, high_open=True)
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.epsilon = check_number("epsilon", epsilon, low=0.0, low_open=True)
         self.centered = check_bool("centered", centered)
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
 
     def _slot_inits(self) -> dict:
         slots = {"velocity": 0.0}

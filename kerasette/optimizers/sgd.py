@@ -26,10 +26,12 @@ class SGD(Optimizer):
     _tensor_constants = ("momentum",)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, name=None,
+                 **kwargs):
         self.momentum = check_number("momentum", momentum, low=0.0, high=1.0, high_open=True)
         self.nesterov = check_bool("nesterov", nesterov)
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name)
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, name,
+                         **kwargs)
 
     def _slot_inits(self) -> dict:
         return {"momentum": 0.0} if self.momentum > 0 else {}
