@@ -1,6 +1,6 @@
 """Optimizers on flat weight buffers, in order of increasing complexity: SGD, Adagrad, RMSprop,
-Adam, AdamW. Keras 3 names, arguments, defaults and update rules; each file's docstring gives
-the rule and how it relates to PyTorch's optimizers.
+Adadelta, Adam, AdamW, Adamax, Nadam, Lion, Lamb, Ftrl. Keras 3 names, arguments, defaults and
+update rules; each file's docstring gives the rule and how it relates to PyTorch's optimizers.
 
     opt = kerasette.optimizers.get("adam")      # id, instance, or {"class_name", "config"} dict
     opt.build(model.weights)                    # packs the trainable weights into one flat buffer
@@ -9,14 +9,23 @@ the rule and how it relates to PyTorch's optimizers.
 
 from ..serialization import class_config
 from . import schedules
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
 from .base import Optimizer
+from .ftrl import Ftrl
+from .lamb import Lamb
+from .learning_rate import LearningRate
+from .lion import Lion
+from .nadam import Nadam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-_IDS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_IDS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+        "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam, "lion": Lion, "lamb": Lamb,
+        "ftrl": Ftrl}
 
 
 def _lookup(name: str, what: str):
@@ -43,7 +52,8 @@ def deserialize(config: dict) -> Optimizer:
 
 
 def get(identifier) -> Optimizer:
-    """An optimizer from an id ("sgd", "adam", "adamw", "rmsprop", "adagrad", or a class name),
+    """An optimizer from an id ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta",
+    "adamax", "nadam", "lion", "lamb", "ftrl", or a class name),
     a `serialize` dict, an Optimizer class, or an Optimizer instance (returned as is)."""
     if isinstance(identifier, Optimizer):
         return identifier
@@ -65,5 +75,6 @@ def get(identifier) -> Optimizer:
                     f"Optimizer, received {received}")
 
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "schedules", "get",
-           "serialize", "deserialize"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adadelta", "Adamax",
+           "Nadam", "Lion", "Lamb", "Ftrl", "LearningRate", "schedules", "get", "serialize",
+           "deserialize"]

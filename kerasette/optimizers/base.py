@@ -104,9 +104,10 @@ class Optimizer:
         """Name -> initial value of each flat state tensor this optimizer keeps (Keras's names)."""
         return {}
 
-    def _needs_scratch(self) -> bool:
-        """True when `_update_flat` uses `self._scratch`, a reusable tensor like `params`."""
-        return False
+    def _needs_scratch(self) -> int:
+        """How many reusable tensors like `params` `_update_flat` uses (True = 1): `self._scratch`
+        is the first, `self._scratches` lists them all."""
+        return 0
 
     def _update_flat(self, params: torch.Tensor, grads: torch.Tensor, lr: float) -> None:
         """Apply the update to the flat tensors (slots in `self._slots`); subclasses override."""
@@ -138,7 +139,7 @@ class Optimizer:
         self._weights = trainable
         params = self.buffer.params
         self._slots = {k: torch.full_like(params, v) for k, v in self._slot_inits().items()}
-        self._scratch = torch.empty_like(params) if self._needs_scratch() else None
+        self._set_scratches([torch.empty_like(params) for _ in range(int(self._needs_scratch()))])
         self.iterations = 0
         self._refresh_views()
 
@@ -174,10 +175,13 @@ class Optimizer:
         params = self.buffer.params
         self._move_state(params.device, params.dtype)
 
+    def _set_scratches(self, scratches: list) -> None:
+        self._scratches = scratches
+        self._scratch = scratches[0] if scratches else None
+
     def _move_state(self, device, dtype) -> None:
         self._slots = {k: s.to(device=device, dtype=dtype) for k, s in self._slots.items()}
-        if self._scratch is not None:
-            self._scratch = self._scratch.to(device=device, dtype=dtype)
+        self._set_scratches([t.to(device=device, dtype=dtype) for t in self._scratches])
         self._refresh_views()
 
     def to(self, device=None, dtype=None) -> "Optimizer":
