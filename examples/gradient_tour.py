@@ -51,7 +51,7 @@ def layer_cases(g: torch.Generator) -> list[Case]:
         Case("Permute((2, 1))", "dx = dy.permute(inverse of dims)", L.Permute((2, 1)), x(2, 3, 4)),
         Case("RepeatVector(3)", "dx = dy.sum(1)", L.RepeatVector(3), x(2, 4)),
         Case("Identity", "dx = dy", L.Identity(), x(3, 5)),
-        Case("Input((5,))", "dx = dy", L.Input((5,)), x(3, 5)),
+        Case("InputLayer((5,))", "dx = dy", L.InputLayer((5,)), x(3, 5)),
         Case("Add, (3,1) + (3,5)", "dx_i = dy summed to x_i's shape", L.Add(), [x(3, 1), x(3, 5)]),
         Case("Subtract", "da = dy, db = -dy", L.Subtract(), [x(3, 5), x(3, 5)]),
         Case("Multiply", "dx_i = dy * prod_{j != i} x_j", L.Multiply(), [x(3, 5), x(3, 5), x(3, 5)]),

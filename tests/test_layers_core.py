@@ -18,10 +18,13 @@ pytestmark = pytest.mark.usefixtures("float64")  # see conftest.py
 
 
 # ---- Input -----------------------------------------------------------------------------------
-def test_input_is_an_identity_layer_with_a_shape():
-    inp = layers.Input(shape=(2,))
+def test_input_is_a_symbolic_tensor_from_an_identity_layer():
+    t = layers.Input(shape=(2,))  # Keras 3: a KerasTensor with the batch dimension as None
+    assert type(t).__name__ == "KerasTensor" and t.shape == (None, 2)
+    assert layers.Input([3, 4]).shape == (None, 3, 4)
+    inp = t.node.layer
     assert isinstance(inp, layers.InputLayer) and inp.shape == (2,) and inp.built
-    assert layers.Input([3, 4]).shape == (3, 4)
+    assert inp.output is t
     x, dy = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
     y, backward = inp.forward(x)
     assert y is x and backward(dy) is dy
@@ -30,7 +33,7 @@ def test_input_is_an_identity_layer_with_a_shape():
 
 
 def test_input_checks_the_data_shape():
-    inp = layers.Input((2,), name="features")
+    inp = layers.InputLayer((2,), name="features")
     with pytest.raises(ValueError, match=r"features.*\(None, 2\).*\(5, 3\)"):
         inp(torch.zeros(5, 3))
 
@@ -69,7 +72,7 @@ def test_flatten_output_shape_with_unknown_dims():
 # ---- every layer: output shapes and config round trips ---------------------------------------
 def all_layers():
     return [
-        layers.Input((3, 4)), layers.Dense(5), layers.Dense(2, activation="gelu", use_bias=False),
+        layers.InputLayer((3, 4)), layers.Dense(5), layers.Dense(2, activation="gelu", use_bias=False),
         layers.Activation("softplus"), layers.ReLU(), layers.LeakyReLU(0.1), layers.ELU(0.7),
         layers.Tanh(), layers.Sigmoid(), layers.Softmax(axis=1), layers.GELU(), layers.Softplus(),
         layers.Dropout(0.3, seed=4), layers.Flatten(name="flat", trainable=False),

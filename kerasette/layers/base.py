@@ -22,6 +22,7 @@ import torch
 
 from .. import config
 from .. import initializers as inits
+from ..graph.tracing import defines_call, run_nested, trace_call
 
 
 class Weight:
@@ -108,6 +109,7 @@ class Layer:
         self._trainable = bool(trainable)
         self._weights: list[Weight] = []
         self._losses: list = []  # add_loss values of the latest forward (see `add_loss`)
+        self._inbound_nodes: list = []  # graph nodes recording calls on symbolic tensors
         self.built = False
         self.input_spec: tuple | None = None  # expected per-sample shape, set at build
 
@@ -144,15 +146,26 @@ class Layer:
 
     @property
     def weights(self) -> list[Weight]:
-        return list(self._weights)
+        """Own weights in creation order, then those of the layers a traced `call` uses."""
+        graph = self.__dict__.get("_call_graph")
+        if graph is None:
+            return list(self._weights)
+        seen = {id(w) for w in self._weights}
+        out = list(self._weights)
+        for layer in graph.layers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
 
     @property
     def trainable_weights(self) -> list[Weight]:
-        return [w for w in self._weights if w.trainable]
+        return [w for w in self.weights if w.trainable]
 
     @property
     def non_trainable_weights(self) -> list[Weight]:
-        return [w for w in self._weights if not w.trainable]
+        return [w for w in self.weights if not w.trainable]
 
     @property
     def trainable(self) -> bool:
@@ -162,6 +175,9 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze all weights of the layer. Recompile the model afterwards."""
         self._trainable = bool(value)
+        graph = self.__dict__.get("_call_graph")
+        for layer in graph.layers if graph is not None else ():
+            layer.trainable = self._trainable
         for w in self._weights:
             w.trainable = self._trainable and not w.is_state
 
@@ -170,24 +186,25 @@ class Layer:
         return {}
 
     def count_params(self) -> int:
-        return sum(w.numel() for w in self._weights)
+        return sum(w.numel() for w in self.weights)
 
     def get_weights(self) -> list:
         """Weight values as NumPy arrays, in creation order (Keras's layout)."""
-        return [w.value.detach().cpu().numpy().copy() for w in self._weights]
+        return [w.value.detach().cpu().numpy().copy() for w in self.weights]
 
     def set_weights(self, values) -> None:
         """Set weights from arrays in `get_weights` order; shapes are all checked before any copy."""
         values = list(values)
-        if len(values) != len(self._weights):
-            raise ValueError(f"Layer '{self.name}' expects {len(self._weights)} weight arrays, "
+        weights = self.weights
+        if len(values) != len(weights):
+            raise ValueError(f"Layer '{self.name}' expects {len(weights)} weight arrays, "
                              f"received {len(values)}")
         tensors = [torch.as_tensor(v) for v in values]
-        for w, t in zip(self._weights, tensors):
+        for w, t in zip(weights, tensors):
             if tuple(t.shape) != w.shape:
                 raise ValueError(f"Weight '{w.name}' expects shape {w.shape}, "
                                  f"received {tuple(t.shape)}")
-        for w, t in zip(self._weights, tensors):
+        for w, t in zip(weights, tensors):
             w.assign(t)
 
     # ----- building and calling -------------------------------------------------------------
@@ -201,7 +218,10 @@ class Layer:
         several = isinstance(input_shape, list)
         per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
         if not self.built:
-            self.build([(None, *p) for p in per_sample] if several else (None, *per_sample))
+            shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
+            self.build(shape)
+            if defines_call(self):  # a composite layer: its call() becomes a graph, traced once
+                self._call_graph = trace_call(self, shape)[0]
             self.input_spec = per_sample
             self.built = True
             return
@@ -223,24 +243,40 @@ class Layer:
         return tuple(input_shape)
 
     def forward(self, x: torch.Tensor, training: bool = False):
-        """Return `(y, backward)`; subclasses override."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+        """Return `(y, backward)`; subclasses override, or define `call` (traced into a graph)."""
+        graph = self.__dict__.get("_call_graph")
+        if graph is not None:
+            return run_nested(graph, x, training)
+        raise NotImplementedError(f"{type(self).__name__} defines neither forward(x, training) -> "
+                                  f"(y, backward) nor call(inputs) composed of layers")
 
-    def __call__(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
+    def __call__(self, x, training: bool = False):
         """Apply the layer (building it on first call) and return only the output.
 
-        As in Keras, `x` is cast to the layer's weights' dtype and device (a layer without weights
-        casts integer input to floatx), so a float64 batch can be fed to a float32 layer.
+        On symbolic tensors (from `ks.Input`) it records a graph node and returns symbolic outputs
+        (the functional API). On data, as in Keras, `x` is cast to the layer's weights' dtype and
+        device (a layer without weights casts integer input to floatx), so a float64 batch can be
+        fed to a float32 layer.
         """
+        from ..graph.symbolic import is_symbolic, symbolic_call
+
+        if is_symbolic(x):
+            return symbolic_call(self, x)
+        if isinstance(x, (list, tuple)) and x and all(isinstance(t, torch.Tensor) for t in x):
+            self._maybe_build([tuple(t.shape) for t in x])
+            return self.forward([self._cast(t) for t in x], training)[0]
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"Layer '{self.name}' expects a torch.Tensor, "
-                            f"received {type(x).__name__}")
+            raise TypeError(f"Layer '{self.name}' expects a torch.Tensor (or a symbolic tensor from "
+                            f"ks.Input), received {type(x).__name__}")
         self._maybe_build(tuple(x.shape))
+        return self.forward(self._cast(x), training)[0]
+
+    def _cast(self, x: torch.Tensor) -> torch.Tensor:
         if self._weights:
-            x = x.to(device=self._weights[0].value.device, dtype=self._weights[0].value.dtype)
-        elif not x.is_floating_point():
-            x = x.to(config.floatx_dtype())
-        return self.forward(x, training)[0]
+            return x.to(device=self._weights[0].value.device, dtype=self._weights[0].value.dtype)
+        if not x.is_floating_point():
+            return x.to(config.floatx_dtype())
+        return x
 
     # ----- serialisation --------------------------------------------------------------------
     def get_config(self) -> dict:

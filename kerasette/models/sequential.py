@@ -1,19 +1,20 @@
-"""`Sequential`: a stack of layers, each feeding the next.
+"""`Sequential`: a stack of layers, each feeding the next — a chain graph on the one executor.
 
-Forward runs the layers in order and keeps each one's backward closure; the model's backward calls
-them in reverse:
+    model = ks.Sequential([ks.Input((2,)), Dense(25, activation="relu"), Dense(1)])
+
+Building (from `ks.Input`, a first layer's `input_shape`, or the first data) calls every layer in
+turn on a symbolic input, which records the chain h_i = layer_i(h_{i-1}); the model is then a graph
+like any functional model and runs on the same executor (`kerasette.graph`):
 
     h0 = x;  h_i, back_i = layer_i.forward(h_{i-1})          (i = 1..L)
     dh_L = dL/dy;  dh_{i-1} = back_i(dh_i)                     (i = L..1)
 
-The backward pass stops at the first layer that has trainable weights, and that layer skips dL/dx
-(`Layer.skips_input_grad`): like autograd, nothing is computed that no weight needs.
-
-With `fused=True` a trailing sigmoid/softmax is left out of the pass (the loss then takes logits and
-its gradient is the stable p - y); the probabilities are still computed for the metrics.
+The executor's plan stops the backward at the first layer with trainable weights, which skips its
+dL/dx: nothing is computed that no weight needs.
 """
 
-from ..layers import Dense, InputLayer, Layer
+from ..graph import KerasTensor
+from ..layers import InputLayer, Layer
 from ..layers import deserialize as deserialize_layer
 from ..layers import serialize as serialize_layer
 from .model import Model
@@ -23,21 +24,19 @@ class Sequential(Model):
     """`Sequential([ks.Input((2,)), Dense(25, activation="relu"), Dense(1)])`."""
 
     def __init__(self, layers=None, name: str | None = None, trainable: bool = True):
-        super().__init__(name)
+        super().__init__(name=name)
         self._layers: list[Layer] = []
-        self._input_shape = None
-        self._output_shape = None
+        self._input_layer = None
         if layers is not None:
             if not isinstance(layers, (list, tuple)):
                 raise TypeError(f"Invalid layers: expected a list of layers, received "
                                 f"{type(layers).__name__}")
             for layer in layers:
                 self.add(layer, rebuild=False)
-            if self._input_shape is not None:
-                self.build(self._input_shape)
+            if self._input_layer is not None and self._layers:
+                self._build_chain()
         if not trainable:
-            for layer in self._layers:
-                layer.trainable = False
+            self.trainable = False
 
     # ----- the stack --------------------------------------------------------------------------
     @property
@@ -45,22 +44,25 @@ class Sequential(Model):
         return list(self._layers)
 
     def add(self, layer, rebuild: bool = True) -> None:
-        """Append a layer (or set the input shape with `ks.Input`)."""
+        """Append a layer or a model (or set the input shape with `ks.Input`)."""
+        if isinstance(layer, KerasTensor) and layer.node is not None and \
+                isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ValueError("Invalid layer: ks.Input must come first in a Sequential model")
-            self._input_shape = (None, *layer.shape)
+            self._input_layer = layer
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"Invalid layer: expected a kerasette Layer, received "
+            raise TypeError(f"Invalid layer: expected a kerasette Layer or Model, received "
                             f"{type(layer).__name__}")
         if any(layer is other for other in self._layers):
             raise ValueError(f"Invalid layer: '{layer.name}' is already in the model")
-        if not self._layers and self._input_shape is None and layer.input_shape_arg is not None:
-            self._input_shape = (None, *layer.input_shape_arg)  # Keras's Dense(..., input_shape=)
+        if not self._layers and self._input_layer is None and layer.input_shape_arg is not None:
+            self._input_layer = InputLayer(layer.input_shape_arg)  # Keras's Dense(..., input_shape=)
         self._layers.append(layer)
-        if rebuild and self._input_shape is not None:
-            self.build(self._input_shape)
+        if rebuild and self._input_layer is not None:
+            self._build_chain()
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -68,10 +70,10 @@ class Sequential(Model):
             raise ValueError("Invalid pop: the model has no layers")
         layer = self._layers.pop()
         if not self._layers:  # nothing left to build: back to an empty, unbuilt model
-            self.built, self._output_shape = False, None
+            self.built, self._graph = False, None
             self._buffer = self._frozen_buffer = None
         elif self.built:
-            self.build(self._input_shape)
+            self._build_chain()
         return layer
 
     # ----- building ---------------------------------------------------------------------------
@@ -79,74 +81,26 @@ class Sequential(Model):
         """Build every layer for inputs of `input_shape` (batch dimension first)."""
         if not self._layers:
             raise ValueError(f"Model '{self.name}' has no layers to build")
-        shape = (None, *tuple(input_shape)[1:])
-        self._input_shape = shape
+        per_sample = tuple(tuple(input_shape)[1:])
+        if self._input_layer is None or self._input_layer.shape != per_sample:
+            self._input_layer = InputLayer(per_sample)
+        self._build_chain()
+
+    def _build_chain(self) -> None:
+        h = self._input_layer.output
         for layer in self._layers:
-            layer._maybe_build(shape)
-            shape = tuple(layer.compute_output_shape(shape))
-        self._output_shape = shape
-        self.built = True
-        self._after_build()
+            h = layer(h)
+        self._set_graph([self._input_layer.output], "single", h)
 
-    @property
-    def input_shape(self) -> tuple:
-        self._require_built("input_shape")
-        return self._input_shape
-
-    @property
-    def output_shape(self) -> tuple:
-        self._require_built("output_shape")
-        return self._output_shape
-
-    def _after_build(self) -> None:
-        super()._after_build()
-        # Index of the first layer with a trainable weight (len(layers) if none): where backward stops.
-        self._first_trained = next((i for i, layer in enumerate(self._layers)
-                                    if layer.trainable_weights), len(self._layers))
-
-    def _output_activation_name(self):
-        act = getattr(self._layers[-1], "activation", None) if self._layers else None
-        name = getattr(act, "name", None)
-        if name == "softmax" and getattr(act, "axis", -1) not in (-1, len(self._output_shape) - 1):
-            return None  # the cross-entropies fuse a softmax over the last (class) axis only
-        return name
-
-    # ----- forward / backward -----------------------------------------------------------------
-    def _forward(self, x, training: bool, fused: bool = False):
-        """(out, pred, backward): `out` feeds the loss, `pred` the metrics (they differ when fused)."""
-        layers = self._layers
-        backs = []
-        h = x
-        last = len(layers) - 1
-        for i, layer in enumerate(layers):
-            if fused and i == last:
-                h, back, pred = _forward_logits(layer, h, training)
-                backs.append(back)
-                break
-            h, back = layer.forward(h, training)
-            backs.append(back)
-        else:
-            pred = h
-
-        first = self._first_trained
-
-        def backward(dy):
-            # Layers before the first trainable one need no backward at all (no weight to update,
-            # and nobody needs dL/dx of the data); the first trainable one skips its dx if it can.
-            for back in reversed(backs[first + 1:]):
-                dy = back(dy)
-            if first < len(backs):
-                if layers[first].skips_input_grad:
-                    backs[first](dy, need_dx=False)
-                else:
-                    backs[first](dy)
-
-        return h, pred, backward
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            self.build(input_shape)
+        super()._maybe_build(input_shape)
 
     # ----- config -----------------------------------------------------------------------------
     def get_config(self) -> dict:
-        return {"name": self.name,
-                "input_shape": None if self._input_shape is None else list(self._input_shape[1:]),
+        shape = None if self._input_layer is None else list(self._input_layer.shape)
+        return {"name": self.name, "input_shape": shape,
                 "layers": [serialize_layer(layer) for layer in self._layers]}
 
     @classmethod
@@ -156,13 +110,3 @@ class Sequential(Model):
         if config.get("input_shape") is not None:
             model.build((None, *config["input_shape"]))
         return model
-
-
-def _forward_logits(layer, h, training):
-    """Run the last layer without its sigmoid/softmax: (logits, backward, probabilities)."""
-    act = layer.activation
-    if isinstance(layer, Dense):
-        z, back = layer.forward(h, training, apply_activation=False)
-    else:  # an activation layer: logits are its input
-        z, back = h, (lambda dz: dz)
-    return z, back, act.forward(z)[0]

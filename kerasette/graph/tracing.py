@@ -1,0 +1,78 @@
+"""Subclassed models and composite layers: `call()` traced once into a graph.
+
+    class Block(ks.layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.dense1 = ks.layers.Dense(units, activation="relu")
+            self.dense2 = ks.layers.Dense(units)
+        def call(self, inputs, training=False):
+            return inputs + self.dense2(self.dense1(inputs))     # a residual block
+
+The first time such a layer (or `ks.Model` subclass) sees an input shape, `call` runs once on symbolic
+inputs of that shape; the layers it calls record nodes, and the result is a `Graph` run by the same
+executor as every other model. The rule that follows: `call` may not branch on data values or on
+`training` (it runs once, on symbolic tensors); layers still get the real `training` flag at run time
+(Dropout drops only in training).
+
+`run_nested` is how a graph runs inside another one (a model used as a layer, a composite layer):
+forward through the inner graph, and a backward that computes dL/d(inputs) only when the outer graph
+needs it.
+"""
+
+from .executor import Graph
+from .symbolic import KerasTensor, is_symbolic
+
+
+def defines_call(obj) -> bool:
+    """True when the object's class (not kerasette's base classes) defines `call`."""
+    call = getattr(type(obj), "call", None)
+    return call is not None and not getattr(call, "_kerasette_base", False)
+
+
+def trace_call(owner, input_shape):
+    """Graph of `owner.call` on symbolic inputs of `input_shape` (a tuple, or a list of tuples)."""
+    from ..layers.core import InputLayer
+
+    several = isinstance(input_shape, list)
+    shapes = input_shape if several else [input_shape]
+    inputs = [InputLayer(tuple(s[1:]), name=f"{owner.name}_input" + (f"_{i}" if several else ""))
+              .output for i, s in enumerate(shapes)]
+    try:
+        outputs = owner.call(inputs if several else inputs[0])
+    except TypeError as e:
+        if "symbolic tensor" in str(e):
+            raise
+        raise TypeError(f"'{owner.name}'.call() could not be traced on symbolic inputs of shape "
+                        f"{input_shape}: {e}. call() runs once on symbolic tensors (ks.Input), so "
+                        f"it may only call layers (and ks.ops) on them, not branch on values") from e
+    flat = list(outputs.values()) if isinstance(outputs, dict) else \
+        list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    if not flat or not all(isinstance(t, KerasTensor) for t in flat):
+        raise TypeError(f"'{owner.name}'.call() must return the symbolic outputs of layers called on "
+                        f"its inputs (a tensor, list or dict), received {outputs!r}")
+    return Graph(inputs, flat), outputs
+
+
+def run_nested(graph: Graph, x, training: bool):
+    """Forward of a graph used as a layer: `(y, backward)` in the layer protocol.
+
+    `x` is a tensor or a list (several inputs); y is a tensor or a list (several outputs).
+    `backward(dy, need_dx=True)` takes a tensor or a list (None for outputs the loss does not see).
+    """
+    several_in = isinstance(x, (list, tuple))
+    xs = list(x) if several_in else [x]
+    steps = graph.plan()
+    outs, backward_all = graph.forward(xs, training, steps)
+    several_out = len(outs) > 1
+
+    def backward(dy, need_dx=True):
+        dys = list(dy) if several_out else [dy]
+        dxs = backward_all(dys, graph.plan(input_grads=need_dx))
+        if not need_dx:
+            return None
+        return tuple(dxs) if several_in else dxs[0]
+
+    return (outs if several_out else outs[0]), backward
+
+
+__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic"]
