@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from kinks import away_from
 
 from kerasette import losses
 from kerasette.testing import check_gradients
@@ -94,7 +95,14 @@ def make_data(cfg, shape, gen, scale=1.0):
         return torch.rand(s, generator=gen, dtype=F64)
 
     if kind in ("mse", "mae", "huber"):
-        return randn(*shape), randn(*shape) * scale
+        y_true = randn(*shape)
+        error = randn(*shape) * scale
+        if kind == "mae":       # |e| has a kink at e = 0
+            error = away_from(error, [0.0])
+        if kind == "huber":     # its gradient is continuous, its slope's slope jumps at |e| = delta
+            delta = cfg["opts"].get("delta", 1.0)
+            error = away_from(error, [-delta, delta])
+        return y_true, y_true + error
     if kind == "bce":
         y_true = (rand(*shape) > 0.5).to(F64) if cfg.get("hard") else rand(*shape)
         return y_true, (randn(*shape) * scale if logits else 0.02 + 0.96 * rand(*shape))
