@@ -13,13 +13,24 @@ import tempfile
 import torch
 
 
+def check_filepath(path, name: str = "filepath") -> str:
+    """`path` as a str: a non-empty str or os.PathLike; TypeError / ValueError naming `name`."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Invalid {name}: expected a file path (str or os.PathLike), received "
+                        f"{type(path).__name__} {path!r:.80}")
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path:
+        raise ValueError(f"Invalid {name}: expected a non-empty file path, received {path!r}")
+    return path
+
+
 def atomic_save(obj, path) -> None:
     """`torch.save(obj, path)`, atomically; creates the parent folder if needed.
 
     `obj` should hold only tensors, Python numbers/strings/bools/None and lists, tuples and dicts
     of them, so that `safe_load` can read it back (convert NumPy arrays with `torch.from_numpy`).
     """
-    path = os.fspath(path)
+    path = check_filepath(path)
     if os.path.isdir(path):  # else the temporary file would go to the folder's parent
         raise ValueError(f"Invalid filepath: {path!r} is a folder; expected a file path such as "
                          f"{os.path.join(path, 'model.keras')!r}")
@@ -41,4 +52,4 @@ def atomic_save(obj, path) -> None:
 
 def safe_load(path, map_location="cpu"):
     """Load a file written by `atomic_save` without executing code from it."""
-    return torch.load(os.fspath(path), map_location=map_location, weights_only=True)
+    return torch.load(check_filepath(path), map_location=map_location, weights_only=True)

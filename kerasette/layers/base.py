@@ -23,6 +23,8 @@ import torch
 from .. import config
 from .. import initializers as inits
 from ..graph.tracing import defines_call, run_nested, trace_call
+from ..sizes import check_allocation
+from .weight_values import assign_all, weight_tensor
 
 
 class Weight:
@@ -64,12 +66,9 @@ class Weight:
         return self.value.detach().cpu().numpy().copy()
 
     def assign(self, new_value) -> None:
-        """Copy `new_value` into the weight in place (shape must match)."""
-        new_value = torch.as_tensor(new_value)
-        if tuple(new_value.shape) != self.shape:
-            raise ValueError(f"Weight '{self.name}' has shape {self.shape}, "
-                             f"received a value of shape {tuple(new_value.shape)}")
-        self.value.copy_(new_value)
+        """Copy `new_value` into the weight in place after checking it (see `weight_values`:
+        real, finite, this weight's shape, representable in its dtype); nothing changes otherwise."""
+        self.value.copy_(weight_tensor(new_value, self, "value"))
 
     def __repr__(self):
         frozen = "" if self.trainable else ", trainable=False"
@@ -116,7 +115,10 @@ class Layer:
     # ----- weights ---------------------------------------------------------------------------
     def add_weight(self, name: str, shape, initializer="glorot_uniform",
                    trainable: bool = True, regularizer=None, constraint=None) -> Weight:
-        """Create, initialise and register a weight of `shape` in kerasette's float type."""
+        """Create, initialise and register a weight of `shape` in kerasette's float type (a shape
+        too large for this machine is a ValueError before anything is allocated)."""
+        check_allocation(shape, config.floatx_dtype(), f"shape of weight '{self.name}/{name}' "
+                         f"(from the layer's arguments and input shape)")
         value = inits.get(initializer)(tuple(shape), config.floatx_dtype())
         w = Weight(value, f"{self.name}/{name}", trainable and self._trainable,
                    regularizer=regularizer, constraint=constraint)
@@ -127,6 +129,7 @@ class Layer:
         """Create non-trainable layer state (e.g. a moving mean): listed among the layer's
         `non_trainable_weights` in creation order, as Keras lists it; updated in place
         (`state.value.mul_(...)`) by the layer's own training forward only."""
+        check_allocation(shape, config.floatx_dtype(), f"shape of state '{self.name}/{name}'")
         value = inits.get(initializer)(tuple(shape), config.floatx_dtype())
         w = Weight(value, f"{self.name}/{name}", trainable=False, is_state=True)
         self._weights.append(w)
@@ -193,19 +196,8 @@ class Layer:
         return [w.value.detach().cpu().numpy().copy() for w in self.weights]
 
     def set_weights(self, values) -> None:
-        """Set weights from arrays in `get_weights` order; shapes are all checked before any copy."""
-        values = list(values)
-        weights = self.weights
-        if len(values) != len(weights):
-            raise ValueError(f"Layer '{self.name}' expects {len(weights)} weight arrays, "
-                             f"received {len(values)}")
-        tensors = [torch.as_tensor(v) for v in values]
-        for w, t in zip(weights, tensors):
-            if tuple(t.shape) != w.shape:
-                raise ValueError(f"Weight '{w.name}' expects shape {w.shape}, "
-                                 f"received {tuple(t.shape)}")
-        for w, t in zip(weights, tensors):
-            w.assign(t)
+        """Set weights from arrays in `get_weights` order; all are checked before any copy."""
+        assign_all(self.weights, values, f"layer '{self.name}'")
 
     # ----- building and calling -------------------------------------------------------------
     def build(self, input_shape) -> None:

@@ -4,6 +4,9 @@ raises a ValueError / TypeError naming the argument, before anything changes."""
 import numbers
 import sys
 
+import numpy as np
+import torch
+
 from .. import metrics as metrics_mod
 from ..data import check_positive_int
 
@@ -74,3 +77,14 @@ def check_metric_id(ident, arg):
     if isinstance(ident, str) and ident.lower() in ("accuracy", "acc"):
         return  # resolved from the label shapes at the first data
     metrics_mod.get(ident)
+
+
+def single_batch_size(x, name="x") -> int:
+    """The batch size of `x` for `predict_on_batch`: one array-like batch (an array, tensor, list or
+    DataFrame), never a generator, Dataset or scalar; TypeError naming `name` otherwise."""
+    if isinstance(x, (str, bytes, numbers.Number)) or x is None or not hasattr(x, "__len__") \
+            or not (isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(x, "__array__")):
+        raise TypeError(f"Invalid {name}: predict_on_batch expects one batch as an array, tensor "
+                        f"or list, received {type(x).__name__} (use predict for generators and "
+                        f"Datasets)")
+    return max(1, len(x))

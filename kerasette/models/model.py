@@ -22,13 +22,13 @@ layers, weights, devices, saving); compile / fit / evaluate / predict come from
 
 import numbers
 
-import numpy as np
 import torch
 
 from ..flat import pack
 from ..graph import Graph, is_symbolic
 from ..graph.tracing import defines_call, run_nested, trace_call
 from ..layers.base import Layer, _snake
+from ..layers.weight_values import assign_all
 from ..random_state import make_generator
 from ..training import NotCompiledError, Trainer
 
@@ -238,22 +238,9 @@ class Model(Trainer, Layer):
         return [w.value.detach().cpu().numpy().copy() for w in self.weights]
 
     def set_weights(self, weights) -> None:
-        """Set all weights from arrays in `get_weights` order; every shape is checked first."""
+        """Set all weights from arrays in `get_weights` order; every value is checked first."""
         self._require_built("set_weights")
-        targets = self.weights
-        weights = list(weights)
-        if len(weights) != len(targets):
-            raise ValueError(f"Invalid weights: model '{self.name}' has {len(targets)} weight arrays, "
-                             f"received {len(weights)}")
-        tensors = []
-        for w, v in zip(targets, weights):
-            t = torch.as_tensor(np.asarray(v) if not isinstance(v, torch.Tensor) else v)
-            if tuple(t.shape) != w.shape:
-                raise ValueError(f"Invalid weights: '{w.name}' expects shape {w.shape}, received "
-                                 f"{tuple(t.shape)}")
-            tensors.append(t)
-        for w, t in zip(targets, tensors):
-            w.assign(t.to(device=w.value.device, dtype=w.value.dtype))
+        assign_all(self.weights, weights, f"model '{self.name}'")
 
     def _pack_weights(self) -> None:
         """Lay trainable weights out in one flat buffer (and frozen ones in another)."""

@@ -13,7 +13,7 @@ import pickle
 import torch
 
 from .. import losses, metrics, optimizers
-from ..io_utils import atomic_save, safe_load
+from ..io_utils import atomic_save, check_filepath, safe_load
 
 MODEL_FORMAT = "kerasette.model"
 WEIGHTS_FORMAT = "kerasette.weights"
@@ -24,6 +24,7 @@ _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torc
 
 def save_model(model, path) -> None:
     """Architecture + weights + compile settings + optimizer state in one file."""
+    path = check_filepath(path)
     model._require_built("save")
     payload = {
         "format": MODEL_FORMAT,
@@ -73,6 +74,7 @@ def load_model(path, compile: bool = True):
 
 def save_weights(model, path) -> None:
     """Only the weights (with their names and shapes)."""
+    path = check_filepath(path)
     model._require_built("save_weights")
     atomic_save({"format": WEIGHTS_FORMAT, "version": VERSION, **_weights_payload(model)}, path)
 
@@ -88,6 +90,7 @@ def load_weights(model, path) -> None:
 # ----- helpers ---------------------------------------------------------------------------------
 def _load(path):
     """`safe_load`, with a clear error for a file holding anything but tensors and plain data."""
+    path = check_filepath(path)
     try:
         return safe_load(path)
     except pickle.UnpicklingError as e:

@@ -34,10 +34,12 @@ from ..models.arguments import (
     batch_size_arg,
     check_metric_id,
     nonneg_int,
+    single_batch_size,
     unique_name,
     validation_freq_arg,
     verbose_arg,
 )
+from ..models.build_rollback import keeps_unbuilt_on_error
 from ..models.loader_batches import LoaderBatches, no_batches_error
 from ..models.logs import LazyLogs
 from ..models.targets import (
@@ -255,6 +257,7 @@ class Trainer:
         return value, pred, backward, dloss
 
     # ----- fit -------------------------------------------------------------------------------
+    @keeps_unbuilt_on_error
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -324,6 +327,7 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.history = cbs.history
+        self._fit_has_validation = val is not None  # read by ModelCheckpoint's format check
         self.stop_training = False
         self._resume_epoch = None
         last_logs = None  # on_train_end gets the last epoch's logs, as in Keras
@@ -431,6 +435,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @keeps_unbuilt_on_error
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
         """Loss (and metrics) on the given data: a scalar with no metrics, else [loss, *metrics],
@@ -463,6 +468,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # ----- predict ---------------------------------------------------------------------------
+    @keeps_unbuilt_on_error
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x` in batches. NumPy in -> NumPy out; tensor in -> tensor out (on x's device)."""
         batch_size = batch_size_arg(batch_size, "batch_size")
@@ -502,6 +508,7 @@ class Trainer:
         return result.to(out_device)
 
     # ----- single batches --------------------------------------------------------------------
+    @keeps_unbuilt_on_error
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
@@ -519,6 +526,7 @@ class Trainer:
         self._update_metrics(yt, pred, swt)
         return self._batch_result(value, return_dict)
 
+    @keeps_unbuilt_on_error
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss (and metrics) on one batch, no update."""
         self._require_compiled("test_on_batch")
@@ -531,7 +539,7 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Outputs for one batch (same conversions as predict)."""
-        return self.predict(x, batch_size=max(1, len(x)), verbose=0)
+        return self.predict(x, batch_size=single_batch_size(x), verbose=0)
 
     def _call_on_data(self, x, training=False) -> torch.Tensor:
         """`model(x)`: the outputs for one batch as a tensor on the model's device (Keras's call).
