@@ -8,12 +8,33 @@ Other layer modules add their classes with `register(cls)` (or by listing them b
 
 from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .base import Layer, Weight
+from .convolution import Conv1D, Conv2D, Conv2DTranspose
 from .core import Input, InputLayer
 from .dense import Dense
+from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from .pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    AvgPool1D,
+    AvgPool2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPool2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
+from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
 _REGISTRY: dict[str, type] = {}
 
@@ -33,6 +54,11 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
              Reshape, Permute, RepeatVector, Identity):
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization):
+    register(_cls)
+for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
+             MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+             GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, UpSampling2D,
+             ZeroPadding2D, Cropping2D):
     register(_cls)
 
 
@@ -71,6 +97,11 @@ __all__ = [
     "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
     "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
     "Reshape", "Permute", "RepeatVector", "Identity",
+    "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
+    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+    "GlobalMaxPool1D", "GlobalMaxPool2D", "UpSampling2D", "ZeroPadding2D", "Cropping2D",
     "get", "register", "serialize", "deserialize",
     "BatchNormalization", "LayerNormalization", "GroupNormalization",
 ]
