@@ -143,13 +143,20 @@ def conv_transpose2d_backward(dy, x, w, stride, padding, output_padding, dilatio
                                       [need_dx, need_dw, need_db])
 
 
+def _full_crops(padding, output_padding):
+    """torch's transposed output is the full one ((H - 1) sh + dh (kh - 1) + 1 rows) with `padding`
+    rows cropped on top and `padding - output_padding` on the bottom (negative: zeros added)."""
+    return tuple((-p, op - p) for p, op in zip(padding, output_padding))
+
+
 def conv_transpose2d_readable(x, w, b, stride, padding, output_padding, dilation, groups):
-    """y = A^T x: conv2d's input gradient for an input of y's size."""
+    """y = A^T x: conv2d's input gradient for the full-size input, then cropped to y's size."""
     kh, kw = w.shape[2:]
-    oh = (x.shape[2] - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
-    ow = (x.shape[3] - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
-    y_like = x.new_zeros(x.shape[0], w.shape[1] * groups, oh, ow)
-    y, _, _ = conv2d_backward_readable(x, y_like, w, stride, padding, dilation, groups)
+    full = [(n - 1) * s + d * (k - 1) + 1
+            for n, s, d, k in zip(x.shape[2:], stride, dilation, (kh, kw))]
+    like = x.new_zeros(x.shape[0], w.shape[1] * groups, *full)
+    y_full, _, _ = conv2d_backward_readable(x, like, w, stride, (0, 0), dilation, groups)
+    y = pad(y_full, _full_crops(padding, output_padding))
     if b is not None:
         y = y + b[None, :, None, None]
     return y
@@ -157,9 +164,11 @@ def conv_transpose2d_readable(x, w, b, stride, padding, output_padding, dilation
 
 def conv_transpose2d_backward_readable(dy, x, w, stride, padding, output_padding, dilation,
                                        groups):
-    """(dx, dw, db): dx = conv2d(dy, w); dw from conv2d's weight gradient with roles swapped."""
-    dx = conv2d_readable(dy, w, None, stride, padding, dilation, groups)
-    _, dw, _ = conv2d_backward_readable(x, dy, w, stride, padding, dilation, groups)
+    """(dx, dw, db): with dy_full = crop^T(dy), dx = conv2d(dy_full, w), and dw is conv2d's weight
+    gradient with the roles swapped (dy := x, x := dy_full)."""
+    dy_full = pad(dy, negate(_full_crops(padding, output_padding)))
+    dx = conv2d_readable(dy_full, w, None, stride, (0, 0), dilation, groups)
+    _, dw, _ = conv2d_backward_readable(x, dy_full, w, stride, (0, 0), dilation, groups)
     return dx, dw, dy.sum((0, 2, 3))
 
 

@@ -151,7 +151,7 @@ def conv_step(xt, kernel, bias, torch_kernel, stride, pads, dilation, groups):
     sym = tuple(min(a, b) for a, b in pads)
     extra = tuple((a - m, b - m) for (a, b), m in zip(pads, sym))
     xp = ck.pad(xt, extra)
-    w = torch_kernel(kernel.value)
+    w = torch_kernel(kernel.value).contiguous()  # small; torch's float64 kernels need it
     b = None if bias is None else bias.value
     z = ck.conv2d(xp, w, b, stride, sym, dilation, groups)
 
@@ -232,7 +232,7 @@ class Conv2DTranspose(Layer):
         sym = tuple(max(0, min(c)) for c in crops)
         post = tuple((s - a, s - b) for (a, b), s in zip(crops, sym))  # pad(+) / crop(-) after
         extends = any(p > 0 for pair in post for p in pair)
-        w = kernel.value.permute(3, 2, 0, 1)                   # (C, filters, kh, kw)
+        w = kernel.value.permute(3, 2, 0, 1).contiguous()      # (C, filters, kh, kw)
         b = None if bias is None else bias.value
         zt = ck.conv_transpose2d(xt, w, None if extends else b, self.strides, sym, (0, 0),
                                  self.dilation_rate, 1)
