@@ -200,7 +200,6 @@ def test_conv2d_transpose_output_size_and_gradients(padding, output_padding, siz
     # the forward against F.conv_transpose2d: the full output, cropped as TensorFlow pads
     k_eff, s = 3, 2
     if padding == "valid":
-        op = max(k_eff, s) - k_eff if output_padding is None else output_padding
         before = k_eff - 1
     else:
         total = s + k_eff - 2 if output_padding is None else k_eff + k_eff % 2 - 2 + output_padding
