@@ -310,3 +310,40 @@ def test_distributed_disk_example_runs_in_one_process(clean_distribution, capsys
     out = capsys.readouterr().out
     assert "1 process(es): no distribution" in out and f"weights checksum {checksum:.10f}" in out
     assert 0.0 <= acc <= 1.0
+
+
+def test_draw_rows_gives_each_rank_the_global_draw_of_its_rows():
+    from kerasette.distribution.share import current_share, draw_rows, global_batch
+
+    def draw(shape):
+        return torch.rand(shape, generator=torch.Generator().manual_seed(3))
+
+    full = draw((10, 4))
+    pieces = []
+    for rank in range(3):
+        lo, hi = ks.distribution.shard_bounds(10, rank, 3)
+        with global_batch(lo, hi, 10):
+            assert current_share() == (lo, hi, 10)
+            pieces.append(draw_rows(draw, (hi - lo, 4)))
+            assert draw_rows(draw, (5, 4)).shape == (5, 4)  # not this share: drawn as asked
+    assert current_share() is None
+    assert torch.equal(torch.cat(pieces), full)
+    assert draw_rows(draw, (2, 4)).shape == (2, 4)
+    with pytest.raises(ValueError, match="Invalid share.*lo=3, hi=2"):
+        with global_batch(3, 2, 5):
+            pass
+
+
+def test_step_sync_in_one_process_is_the_plain_step():
+    from kerasette.distribution.step import StepSync
+
+    s = Strategy(rank=0, world_size=1, device="cpu")
+    grads = torch.ones(4, dtype=torch.float64)
+    sync = StepSync(s, grads, metric_states=[torch.zeros(2, dtype=torch.float64)])
+    assert sync.begin(6) == (0, 6) and sync.scale == 1.0
+    r = sync.reduce(torch.tensor(0.5, dtype=torch.float64), stop=True)
+    assert (r.count, r.stop, r.nonfinite, float(r.loss), float(r.loss_sum)) == (6, True, False, 0.5, 3.0)
+    sync.begin(3)
+    r = sync.reduce(torch.tensor(float("nan"), dtype=torch.float64))
+    assert r.nonfinite and not r.stop
+    assert torch.equal(grads, torch.ones(4, dtype=torch.float64))

@@ -41,7 +41,8 @@ argument check (a bad argument raises on every rank alike, before any collective
 
 4. Random layers draw for the global batch and take their share: Dropout draws its mask for all N
    rows from a generator in the same state on every rank and uses rows lo:hi, so the same seed gives
-   the same masks on 1 or N ranks. (BatchNormalization, when it exists: unsynchronised it normalises
+   the same masks on 1 or N ranks: the trainer runs the forward inside `share.global_batch(lo, hi, N)`
+   (StepSync.begin does it) and the layer draws through `share.draw_rows(draw, x.shape)`. (BatchNormalization, when it exists: unsynchronised it normalises
    each rank's share; `synchronized=True` must reduce its batch sums across ranks.)
 
 5. One collective per training step, after backward and before the optimizer step:
@@ -62,7 +63,8 @@ argument check (a bad argument raises on every rank alike, before any collective
    After the reduce every rank sees the same logs, so callbacks decide alike; a loop ends when the
    reduced stop (or non-finite) flag is > 0, on every rank at the same step. A stop set by a
    rank-local condition after the last step of an epoch is agreed with `strategy.any_rank(flag)`.
-   Then optimizer.step on the summed gradients, on every rank.
+   Then optimizer.step on the summed gradients, on every rank. `step.StepSync` packages items 2-5
+   (begin(N) -> (lo, hi) and the scale (hi - lo) / N for dloss; reduce(value, stop) -> global logs).
 
 6. evaluate / validation: shard the same way; reduce [loss_sum, count, *metric_increments] per batch
    when a callback or the progress bar reads batch logs, else once at the end. predict: each rank
@@ -79,6 +81,7 @@ argument check (a bad argument raises on every rank alike, before any collective
    their rank and operation, and every later collective on them refuses at once.
 """
 
+from . import share, step
 from .current import distribution, set_distribution
 from .data_parallel import DataParallel
 from .environment import OPT_OUT_VARIABLE, read_launch
@@ -87,5 +90,5 @@ from .strategy import Strategy
 
 __all__ = [
     "DataParallel", "OPT_OUT_VARIABLE", "Strategy", "distribution", "read_launch",
-    "set_distribution", "shard_bounds", "shard_sizes",
+    "set_distribution", "shard_bounds", "shard_sizes", "share", "step",
 ]

@@ -64,6 +64,34 @@ for scale in (1.0, 0.5):
         assert torch.equal(t, expected), (i, t, expected)
 assert len(s._packings._packings) == 1      # one buffer, reused
 
+# StepSync, the trainer's contract: a weighted-MSE linear model, each rank's share scaled by
+# (hi - lo) / n, gives after one reduce the single-process gradient and loss of the global batch.
+g = torch.Generator().manual_seed(5)
+W = torch.randn(3, 2, generator=g, dtype=torch.float64)
+for n in (7, 2 * world, 1):  # unequal shares, equal shares, empty shares
+    x = torch.randn(n, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    sw = torch.rand(n, generator=g, dtype=torch.float64)
+
+    def loss_and_grad(x, y, sw):  # Keras's sum(w * l) / rows, l = mean over features
+        d = x @ W - y
+        value = (sw * d.square().mean(1)).sum() / len(x)
+        dW = x.T @ (d * sw[:, None] * (2.0 / (len(x) * d.shape[1])))
+        return value, dW
+
+    grads = torch.zeros(6, dtype=torch.float64)
+    sync = ks.distribution.step.StepSync(s, grads)
+    lo, hi = sync.begin(n)
+    value = None
+    if hi > lo:
+        value, dW = loss_and_grad(x[lo:hi], y[lo:hi], sw[lo:hi])
+        grads.copy_(dW.reshape(-1) * sync.scale)
+    r = sync.reduce(value, stop=(rank == 0 and n == 1))
+    full_value, full_dW = loss_and_grad(x, y, sw)
+    assert torch.allclose(grads, full_dW.reshape(-1), rtol=1e-12, atol=1e-14), (grads, full_dW)
+    assert torch.allclose(r.loss, full_value, rtol=1e-12) and r.count == n
+    assert r.stop == (n == 1) and not r.nonfinite
+
 # broadcast_from_writer: rank 0's weights, state and optimizer counter everywhere, mixed dtypes.
 w = torch.full((3, 4), float(rank), dtype=torch.float64)
 state = torch.arange(5, dtype=torch.float32) + rank

@@ -1,0 +1,76 @@
+"""`StepSync`: what the trainer's training step calls under a distribution (one per fit).
+
+    sync = StepSync(strategy, grads=model_flat.grads, metric_states=[...increment tensors...])
+    for xb, yb, swb in global_batches:                      # same permutation on every rank
+        lo, hi = sync.begin(len(xb))                        # this rank's rows; arms draw_rows
+        if hi > lo:
+            value, dloss = loss(yb[lo:hi], forward(xb[lo:hi]), swb[lo:hi])   # mean over the share
+            backward(dloss() * sync.scale)                  # scale = (hi - lo) / n: see below
+            ... fill the metric increments from this share ...
+        r = sync.reduce(value if hi > lo else None, stop=model.stop_training)
+        if r.stop or r.nonfinite: break                     # the same decision on every rank
+        optimizer.step()
+
+Scaling: the share's loss value is v = sum_{share} w_i l_i / (hi - lo); the global batch's loss is
+sum_{all} w_i l_i / n. Multiplying this rank's upstream gradient by (hi - lo) / n makes it the
+gradient of sum_{share} w_i l_i / n, and the all-reduced sum over ranks the gradient of the global
+loss, exactly as in one process. The reduced loss_sum / n is the global batch loss.
+"""
+
+from typing import NamedTuple
+
+import torch
+
+from .share import _state as _share_state
+
+
+class Reduced(NamedTuple):
+    loss: torch.Tensor        # the global batch's loss, sum_i w_i l_i / n (0-d, on the device)
+    loss_sum: torch.Tensor    # sum_i w_i l_i over the global batch
+    count: int                # rows of the global batch
+    stop: bool                # some rank had stop_training set when the reduce started
+    nonfinite: bool           # some rank's loss was NaN or infinite
+
+
+class StepSync:
+    def __init__(self, strategy, grads: torch.Tensor, metric_states=()):
+        self.strategy = strategy
+        dtype, device = grads.dtype, grads.device
+        self.grads = grads
+        self.loss_sum = torch.zeros((), dtype=dtype, device=device)
+        self.count = torch.zeros((), dtype=dtype, device=device)
+        self.flags = torch.zeros(2, dtype=dtype, device=device)   # [nonfinite, stop]
+        self.metric_states = list(metric_states)
+        self.tensors = [grads, self.loss_sum, self.count, *self.metric_states, self.flags]
+        self.lo = self.hi = self.n = 0
+        self.scale = 1.0
+
+    def begin(self, n: int) -> tuple[int, int]:
+        """Start the step on a global batch of n rows: (lo, hi) of this rank; arms draw_rows."""
+        self.lo, self.hi = self.strategy.shard_bounds(n)
+        self.n = n
+        self.scale = (self.hi - self.lo) / n if n else 0.0
+        _share_state["share"] = (self.lo, self.hi, n)
+        return self.lo, self.hi
+
+    def reduce(self, value, stop: bool = False) -> Reduced:
+        """One all_reduce of [grads, loss_sum, count, *metric_states, nonfinite, stop].
+
+        `value`: the share's mean loss (0-d tensor), or None for an empty share (the caller left the
+        gradients and metric increments at zero).
+        """
+        _share_state["share"] = None
+        rows = self.hi - self.lo
+        if value is None or rows == 0:
+            self.loss_sum.zero_()
+            self.flags[0] = 0.0
+        else:
+            torch.mul(value.detach().to(self.loss_sum.dtype), rows, out=self.loss_sum)
+            self.flags[0] = (~torch.isfinite(self.loss_sum)).to(self.flags.dtype)
+        self.count.fill_(rows)
+        self.flags[1] = 1.0 if stop else 0.0
+        self.strategy.reduce_step(self.tensors)
+        nonfinite, stop_any = (self.flags > 0).tolist()
+        count = int(self.count.item())
+        loss = self.loss_sum / max(count, 1)
+        return Reduced(loss, self.loss_sum, count, stop_any, nonfinite)
