@@ -42,8 +42,9 @@ argument check (a bad argument raises on every rank alike, before any collective
 4. Random layers draw for the global batch and take their share: Dropout draws its mask for all N
    rows from a generator in the same state on every rank and uses rows lo:hi, so the same seed gives
    the same masks on 1 or N ranks: the trainer runs the forward inside `share.global_batch(lo, hi, N)`
-   (StepSync.begin does it) and the layer draws through `share.draw_rows(draw, x.shape)`. (BatchNormalization, when it exists: unsynchronised it normalises
-   each rank's share; `synchronized=True` must reduce its batch sums across ranks.)
+   (StepSync.begin does it) and the layer draws through `share.draw_rows(draw, x.shape)`.
+   BatchNormalization unsynchronised normalises each rank's share (documented difference);
+   `synchronized=True` must reduce its batch sums across ranks (a second, small all_reduce).
 
 5. One collective per training step, after backward and before the optimizer step:
 
