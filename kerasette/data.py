@@ -78,11 +78,11 @@ def split_tail(arrays, fraction: float):
 
     Keras's rule for `validation_split`: the split is taken before any shuffling.
     """
-    n = arrays[0].shape[0]
+    n = _rows(arrays[0])
     n_val = int(math.floor(n * fraction))
     n_train = n - n_val
-    head = tuple(None if a is None else a[:n_train] for a in arrays)
-    tail = tuple(None if a is None else a[n_train:] for a in arrays)
+    head = tuple(_index(a, slice(None, n_train)) for a in arrays)
+    tail = tuple(_index(a, slice(n_train, None)) for a in arrays)
     return head, tail
 
 
@@ -95,8 +95,8 @@ class ArrayBatches:
 
     def __init__(self, x, y, sample_weight, batch_size: int, shuffle: bool,
                  generator: torch.Generator | None = None):
-        self.x, self.y, self.sw = x, y, sample_weight
-        self.n = x.shape[0]
+        self.x, self.y, self.sw = x, y, sample_weight  # tensors, or tuples of them (several
+        self.n = _rows(x)                               # inputs / outputs)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -109,15 +109,19 @@ class ArrayBatches:
         x, y, sw = self.x, self.y, self.sw
         if self.shuffle and self.n > 1:
             # One permutation on the CPU (seeded), one gather per array; batches are then views.
-            perm = torch.randperm(self.n, generator=self.generator).to(x.device)
-            x = x[perm]
-            y = y[perm] if y is not None else None
-            sw = sw[perm] if sw is not None else None
+            first = x[0] if isinstance(x, tuple) else x
+            perm = torch.randperm(self.n, generator=self.generator).to(first.device)
+            x, y, sw = _index(x, perm), _index(y, perm), _index(sw, perm)
         bs = self.batch_size
+        if not isinstance(x, tuple) and not isinstance(y, tuple) and not isinstance(sw, tuple):
+            for start in range(0, self.n, bs):  # one input and one output: plain slices
+                stop = start + bs
+                yield (x[start:stop], None if y is None else y[start:stop],
+                       None if sw is None else sw[start:stop])
+            return
         for start in range(0, self.n, bs):
-            stop = start + bs
-            yield (x[start:stop], None if y is None else y[start:stop],
-                   None if sw is None else sw[start:stop])
+            window = slice(start, start + bs)
+            yield _index(x, window), _index(y, window), _index(sw, window)
 
     def epoch(self, steps: int | None = None):
         if steps is None:
@@ -129,6 +133,20 @@ class ArrayBatches:
                 self._pending = self._one_pass()
                 batch = next(self._pending)
             yield batch
+
+
+def _index(a, idx):
+    """a[idx] for a tensor, a tuple of tensors (several inputs or outputs; None entries kept), or
+    None."""
+    if a is None:
+        return None
+    if isinstance(a, tuple):
+        return tuple(None if t is None else t[idx] for t in a)
+    return a[idx]
+
+
+def _rows(a) -> int:
+    return (a[0] if isinstance(a, tuple) else a).shape[0]
 
 
 def unpack_batch(batch):

@@ -23,6 +23,8 @@ from .. import optimizers as optimizers_mod
 from ..callbacks import CallbackList
 from ..data import (
     ArrayBatches,
+    _index,
+    _rows,
     check_finite,
     check_positive_int,
     is_dataset,
@@ -49,6 +51,16 @@ from ..models.targets import (
     prepare_targets,
 )
 from .heads import fusable_activation
+from .outputs import (
+    MultiLoss,
+    OutputLoss,
+    OutputMetric,
+    ScaledLoss,
+    concat,
+    resolve_loss_weights,
+    resolve_losses,
+    resolve_metric_ids,
+)
 
 
 class NotCompiledError(ValueError, RuntimeError):
@@ -71,6 +83,17 @@ class Trainer:
         self._train_loss = None           # the loss the gradient comes from (maybe fused)
         self._fused = False
         self._output_act = None           # the fused output's activation (probabilities for metrics)
+        self._output_acts = {}            # the same per output index, several outputs
+        self._logit_outputs = ()          # outputs whose node runs without its final activation
+        self._multi_output = False
+        self._loss_spec = None            # compile's loss / loss_weights / metrics as given
+        self._loss_weights_spec = None
+        self._metric_spec = None
+        self._weighted_spec = None
+        self._metrics_resolved = False
+        self._regularized: list = []      # weights with a regularizer (penalty added to the loss)
+        self._constrained: list = []      # weights with a constraint (applied after each step)
+        self._loss_layers: list = []      # layers that report add_loss values
         self._resume_epoch = None
 
     # ----- compile ---------------------------------------------------------------------------
@@ -80,22 +103,33 @@ class Trainer:
         """Choose the optimizer, loss and metrics (Keras 3 signature).
 
         `run_eagerly`, `jit_compile` and `auto_scale_loss` are accepted for Keras compatibility and have
-        no effect (kerasette always runs eagerly). `loss_weights` applies to multi-output models only
-        and must be None here; `steps_per_execution` must be 1.
+        no effect (kerasette always runs eagerly); `steps_per_execution` must be 1. For a model with
+        several outputs, `loss`, `loss_weights`, `metrics` and `weighted_metrics` may be lists (in
+        output order) or dicts keyed by output name (see `kerasette.training.outputs`).
         """
-        if loss_weights is not None:
-            raise ValueError(f"Invalid loss_weights: single-output models take None, received "
-                             f"{loss_weights!r}")
         if steps_per_execution != 1:
             raise ValueError(f"Invalid steps_per_execution: only 1 is supported, received "
                              f"{steps_per_execution!r}")
         opt = optimizers_mod.get(optimizer)
-        loss_obj = losses_mod.get(loss) if loss is not None else None
-        metric_ids = as_list(metrics, "metrics")
-        weighted_ids = as_list(weighted_metrics, "weighted_metrics")
-        for arg, ids in (("metrics", metric_ids), ("weighted_metrics", weighted_ids)):
-            for ident in ids:  # unknown ids fail now, not at fit time
-                check_metric_id(ident, arg)
+        structured = isinstance(loss, (list, tuple, dict))
+        if structured:
+            loss_obj = type(loss)(losses_mod.get(v) if v is not None else None for v in loss) \
+                if not isinstance(loss, dict) else {k: losses_mod.get(v) if v is not None else None
+                                                    for k, v in loss.items()}
+        else:
+            loss_obj = losses_mod.get(loss) if loss is not None else None
+        if loss_weights is not None:
+            resolve_loss_weights(loss_weights, list(loss_weights) if isinstance(
+                loss_weights, dict) else [str(i) for i in range(
+                    len(loss_weights) if isinstance(loss_weights, (list, tuple)) else 1)])
+        for arg, spec in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            for ids in _metric_groups(spec, arg):
+                for ident in ids:  # unknown ids fail now, not at fit time
+                    check_metric_id(ident, arg)
+        metric_ids = metrics if isinstance(metrics, (list, tuple, dict)) else as_list(
+            metrics, "metrics")
+        weighted_ids = weighted_metrics if isinstance(weighted_metrics, (list, tuple, dict)) else \
+            as_list(weighted_metrics, "weighted_metrics")
         if self.built and not self.trainable_weights or not self.built and self.layers and not any(
                 layer.trainable for layer in self.layers):
             raise ValueError(f"Invalid model: '{self.name}' has no trainable weights to compile "
@@ -104,8 +138,11 @@ class Trainer:
         if self.built:
             opt.build(self.weights)
         self.optimizer, self.loss = opt, loss_obj
+        self._loss_spec, self._loss_weights_spec = loss_obj, loss_weights
+        self._metric_spec, self._weighted_spec = metric_ids, weighted_ids
         self._metric_ids, self._weighted_metric_ids = metric_ids, weighted_ids
         self._metrics, self._weighted_metrics = [], []
+        self._metrics_resolved = False
         self.compiled = True
         if self.built:
             self._after_build()
@@ -116,22 +153,77 @@ class Trainer:
         if not self.compiled:
             return
         self.optimizer.build(self.weights)
-        self._fused = False
-        self._train_loss = self.loss
-        act = fusable_activation(self._graph, 0)
-        if self.loss is not None and act is not None and hasattr(self.loss, "fused_with"):
-            fused = self.loss.fused_with(act.name)
+        names = self.output_names
+        losses = resolve_losses(self._loss_spec, names) if self._loss_spec is not None else None
+        weights = resolve_loss_weights(self._loss_weights_spec, names)
+        self._metric_ids = resolve_metric_ids(self._metric_spec, names, "metrics")
+        self._weighted_metric_ids = resolve_metric_ids(self._weighted_spec, names,
+                                                       "weighted_metrics")
+        self._metrics_resolved = False
+        self._multi_output = len(names) > 1
+        self._fused, self._output_act, self._output_acts, self._logit_outputs = False, None, {}, ()
+        self._train_loss = None
+        self._collect_penalties()
+        if losses is None:
+            return
+        train_losses = []
+        for k, loss in enumerate(losses):  # fuse each output's sigmoid / softmax with its loss
+            act = fusable_activation(self._graph, k)
+            fused = loss.fused_with(act.name) if loss is not None and act is not None and \
+                hasattr(loss, "fused_with") else None
             if fused is not None:
-                self._train_loss, self._fused, self._output_act = fused, True, act
+                self._output_acts[k] = act
+            train_losses.append(fused or loss)
+        self._logit_outputs = tuple(self._output_acts)
+        self._fused = bool(self._output_acts)
+        if not self._multi_output:
+            self._output_act = self._output_acts.get(0)
+            self.loss = losses[0]
+            self._train_loss = train_losses[0] if weights[0] == 1.0 else \
+                ScaledLoss(train_losses[0], weights[0])
+        else:
+            self._train_loss = MultiLoss(train_losses, weights)
+
+    def _collect_penalties(self) -> None:
+        """Weights with regularizers / constraints, and layers that add losses (once per build)."""
+        self._regularized = [w for w in self.weights if w.regularizer is not None]
+        self._constrained = [w for w in self.weights if w.constraint is not None]
+        self._loss_layers = [layer for layer in _all_layers(self)
+                             if getattr(type(layer), "adds_loss", False)]
+
+    def _penalties(self, value, grads: bool = True):
+        """Add the regularizers' penalties and the layers' add_loss values to the loss `value`,
+        and the regularizers' gradients to the weights' gradients (Keras adds both to the loss)."""
+        for w in self._regularized:
+            if w.trainable:
+                value = value + w.regularizer(w.value)
+                if grads:
+                    w.grad.add_(w.regularizer.gradient(w.value))
+        for layer in self._loss_layers:
+            for extra in layer._losses:
+                value = value + extra
+            layer._losses.clear()
+        return value
+
+    def _apply_constraints(self) -> None:
+        for w in self._constrained:
+            if w.trainable:
+                w.value.copy_(w.constraint(w.value))
 
     def _plan(self, fused: bool):
         """The executor's steps for the current trainable flags (logits for a fused output)."""
-        return self._graph.plan(logits=(0,) if fused else ())
+        return self._graph.plan(logits=self._logit_outputs if fused else ())
 
     def _forward(self, x, training: bool, fused: bool = False, steps=None):
         """(out, pred, backward): `out` feeds the loss, `pred` the metrics (they differ when fused:
-        out holds logits, pred the probabilities)."""
-        outs, backward = self._run([x], training, steps or self._plan(fused))
+        out holds logits, pred the probabilities). With several inputs x is a tuple; with several
+        outputs out and pred are lists and backward takes a list."""
+        outs, backward = self._run(list(x) if isinstance(x, tuple) else [x], training,
+                                   steps or self._plan(fused))
+        if self._multi_output or len(outs) > 1:
+            acts = self._output_acts if fused else {}
+            preds = [acts[k].forward(o)[0] if k in acts else o for k, o in enumerate(outs)]
+            return outs, preds, backward
         out = outs[0]
         pred = self._output_act.forward(out)[0] if fused else out
         return out, pred, lambda dy: backward([dy])
@@ -146,31 +238,48 @@ class Trainer:
             raise NotCompiledError(f"You must call compile(optimizer=..., loss=...) before {what}()")
 
     # ----- metrics ---------------------------------------------------------------------------
-    def _resolve_metrics(self, y_sample: torch.Tensor) -> None:
-        """Turn metric ids into objects once the label and output shapes are known."""
-        if len(self._metrics) == len(self._metric_ids) and \
-                len(self._weighted_metrics) == len(self._weighted_metric_ids):
+    def _resolve_metrics(self, y_sample) -> None:
+        """Turn metric ids into objects once the label and output shapes are known (one sample
+        `y_sample`: a tensor, or a tuple of one per output)."""
+        if self._metrics_resolved:
             return
-        pred_sample = torch.zeros((1, *self.output_shape[1:]), dtype=self._dtype,
-                                  device=self._device)
-        plain = [metrics_mod.get(i, y_true=y_sample, y_pred=pred_sample)
-                 for i in self._metric_ids]
-        # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc", "auc_1"),
-        # never overwriting another metric's column, nor the loss.
-        names = {"loss"}
-        for m in plain:
-            m.name = unique_name(m.name, names)
-        weighted = []
-        for ident in self._weighted_metric_ids:
-            m = metrics_mod.get(ident, y_true=y_sample, y_pred=pred_sample)
-            if m.name in names:
-                m.name = "weighted_" + m.name
-            m.name = unique_name(m.name, names)
-            weighted.append(m)
-        for m in plain + weighted:  # labels a metric cannot take fail here, not after a step
-            m.update_state(y_sample, pred_sample)
-            m.reset_state()
+        names = self.output_names
+        shapes = self.output_shape if self._multi_output else [self.output_shape]
+        ys = y_sample if isinstance(y_sample, tuple) else (y_sample,)
+        taken = {"loss"}
+        plain, weighted = [], []
+        if self._multi_output:  # <output>_loss first, as Keras logs them
+            for k, name in enumerate(names):
+                if self._train_loss.losses[k] is not None:
+                    plain.append(OutputLoss(self._train_loss, k, name))
+                    taken.add(plain[-1].name)
+        for k, name in enumerate(names):
+            pred_sample = torch.zeros((1, *shapes[k][1:]), dtype=self._dtype, device=self._device)
+            made = []
+            for ident in self._metric_ids[k]:
+                made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), False))
+            for ident in self._weighted_metric_ids[k]:
+                made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), True))
+            for m, is_weighted in made:
+                if ys[k] is not None:  # labels a metric cannot take fail here, not after a step
+                    m.update_state(ys[k], pred_sample)
+                    m.reset_state()
+                # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc",
+                # "auc_1"), never overwriting another metric's column, nor the loss.
+                if self._multi_output:
+                    wrapped = OutputMetric(m, k, name)
+                    if is_weighted and wrapped.name in taken:
+                        m.name = "weighted_" + m.name
+                        wrapped = OutputMetric(m, k, name)
+                    wrapped.name = unique_name(wrapped.name, taken)
+                    (weighted if is_weighted else plain).append(wrapped)
+                else:
+                    if is_weighted and m.name in taken:
+                        m.name = "weighted_" + m.name
+                    m.name = unique_name(m.name, taken)
+                    (weighted if is_weighted else plain).append(m)
         self._metrics, self._weighted_metrics = plain, weighted
+        self._metrics_resolved = True
 
     def _reset_metrics(self) -> None:
         for m in self._metrics + self._weighted_metrics:
@@ -195,23 +304,58 @@ class Trainer:
         return ["loss"] + [m.name for m in self._metrics + self._weighted_metrics]
 
     # ----- input checks ----------------------------------------------------------------------
-    def _prepare_x(self, x, name="x") -> torch.Tensor:
-        """Validate features, build the model on first data, move to the model's device/dtype."""
+    def _prepare_x(self, x, name="x"):
+        """Validate features, build the model on first data, move to the model's device/dtype.
+
+        Several inputs: `x` is a list / tuple in input order or a dict keyed by input name; the
+        result is a tuple of tensors. One input: a tensor (a dict {name: x} or a list [x] too)."""
+        if not self.built and isinstance(x, (list, tuple, dict)) and not _is_array_like(x):
+            parts = list(x.values()) if isinstance(x, dict) else list(x)
+            tensors = [to_tensor(t, f"{name}[{i}]") for i, t in enumerate(parts)]
+            self._build_for([(None, *t.shape[1:]) for t in tensors], name, tensors[0])
+        names = self.input_names if self.built else []
+        if self.built and len(names) > 1 or isinstance(x, dict):
+            parts = _split_structure(x, self.input_names if self.built else [], name, "input")
+            if len(parts) == 1:
+                return self._prepare_one_x(parts[0][1], parts[0][0], 0)
+            xs = tuple(self._prepare_one_x(t, label, k) for k, (label, t) in enumerate(parts))
+            _same_rows([(label, t) for (label, _), t in zip(parts, xs)])
+            return xs
+        if isinstance(x, (list, tuple)) and len(x) == 1 and not _is_array_like(x):
+            x = x[0]
+        return self._prepare_one_x(x, name, 0)
+
+    def _build_for(self, shape, name, x) -> None:
+        try:
+            self.build(shape)
+        except ValueError as e:  # a layer refused the shape: say which argument gave it
+            hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
+            raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
+                             f"of shape {shape} ({e}){hint}") from e
+
+    def _prepare_one_x(self, x, name, k: int) -> torch.Tensor:
         x = to_tensor(x, name)
         if not self.built:
-            try:
-                self.build((None, *x.shape[1:]))
-            except ValueError as e:  # a layer refused the shape: say which argument gave it
-                hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
-                raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
-                                 f"of shape {tuple(x.shape)} ({e}){hint}") from e
-        x = self._match_input_rank(x)
-        expected = self.input_shape[1:]
-        if tuple(x.shape[1:]) != tuple(expected):
+            self._build_for((None, *x.shape[1:]), name, x)
+        shapes = self.input_shape if isinstance(self.input_shape, list) else [self.input_shape]
+        expected = tuple(shapes[k])
+        if expected[-1:] == (1,) and tuple(x.shape[1:]) == expected[1:-1]:
+            x = x.unsqueeze(-1)  # Keras's rule: an input declared (None, ..., 1) takes x without it
+        if len(x.shape) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected[1:], x.shape[1:])):
             raise ValueError(f"Invalid {name}: model '{self.name}' expects inputs of shape "
-                             f"{tuple(self.input_shape)}, received {tuple(x.shape)}")
-        x = x.to(device=self._device, dtype=self._dtype)
-        check_finite(x, name)
+                             f"{expected}, received {tuple(x.shape)}")
+        dtype = self._graph.inputs[k].dtype
+        if dtype.is_floating_point:
+            x = x.to(device=self._device, dtype=self._dtype)
+            check_finite(x, name)
+        else:  # index inputs (ks.Input(dtype="int32")) stay integers
+            if x.is_floating_point():
+                check_finite(x, name)
+                if not bool((x == x.round()).all()):
+                    raise ValueError(f"Invalid {name}: input '{self.input_names[k]}' takes integer "
+                                     f"indices, received non-integer values")
+            x = x.to(device=self._device, dtype=torch.int64)
         return x
 
     def _match_input_rank(self, x: torch.Tensor) -> torch.Tensor:
@@ -238,16 +382,46 @@ class Trainer:
         return sw
 
     def _prepare_xy(self, x, y, sw=None, names=("x", "y", "sample_weight")):
-        """Validated (x, y, sample_weight) tensors on the model's device."""
-        xt = to_tensor(x, names[0])
-        yt = to_tensor(y, names[1])
-        if yt.shape[0] != xt.shape[0]:
-            raise ValueError(f"Invalid {names[1]}: expected {xt.shape[0]} samples to match "
-                             f"{names[0]}, received {yt.shape[0]}")
-        xt = self._prepare_x(xt, names[0])
-        yt = prepare_targets(yt, self.loss, self.output_shape, self._dtype, self._device, names[1])
-        swt = self._prepare_sample_weight(sw, xt.shape[0], names[2])
-        return xt, yt, swt
+        """Validated (x, y, sample_weight) on the model's device; tuples for several inputs /
+        outputs (y and sample_weight as lists in output order or dicts by output name)."""
+        xt = self._prepare_x(x, names[0])
+        n = _rows(xt)
+        if not self._multi_output:
+            if isinstance(y, dict) or isinstance(y, (list, tuple)) and len(y) == 1 and \
+                    not _is_array_like(y):
+                y = _split_structure(y, self.output_names, names[1], "output")[0][1]
+            yt = to_tensor(y, names[1])
+            if yt.shape[0] != n:
+                raise ValueError(f"Invalid {names[1]}: expected {n} samples to match "
+                                 f"{names[0]}, received {yt.shape[0]}")
+            yt = prepare_targets(yt, self.loss, self.output_shape, self._dtype, self._device,
+                                 names[1])
+            return xt, yt, self._prepare_sample_weight(sw, n, names[2])
+        parts = _split_structure(y, self.output_names, names[1], "output")
+        losses = self._train_loss.losses
+        ys = []
+        for k, (label, t) in enumerate(parts):
+            if t is None:
+                if losses[k] is not None:
+                    raise ValueError(f"Invalid {label}: output '{self.output_names[k]}' has a loss "
+                                     f"and needs labels, received None")
+                ys.append(None)
+                continue
+            t = to_tensor(t, label)
+            if t.shape[0] != n:
+                raise ValueError(f"Invalid {label}: expected {n} samples to match {names[0]}, "
+                                 f"received {t.shape[0]}")
+            ys.append(prepare_targets(t, losses[k], self.output_shape[k], self._dtype,
+                                      self._device, label))
+        if sw is None:
+            return xt, tuple(ys), None
+        if isinstance(sw, (list, tuple, dict)) and not _is_array_like(sw):
+            sparts = _split_structure(sw, self.output_names, names[2], "output")
+            sws = tuple(self._prepare_sample_weight(t, n, label) for label, t in sparts)
+        else:  # one array weights every output, as in Keras
+            one = self._prepare_sample_weight(sw, n, names[2])
+            sws = tuple(one for _ in ys)
+        return xt, tuple(ys), sws
 
     # ----- one step --------------------------------------------------------------------------
     def _loss_and_pred(self, x, y, sw, training):
@@ -298,8 +472,11 @@ class Trainer:
                 raise ValueError(f"Invalid {'x' if x is None else 'y'}: fit needs both x and y "
                                  f"arrays (or a Dataset/DataLoader as x)")
             xt, yt, swt = self._prepare_xy(x, y, sample_weight)
-            kind = loss_kind(self.loss)
+            kind = loss_kind(self.loss) if not self._multi_output else "regression"
             cw = None
+            if class_weight is not None and self._multi_output:
+                raise ValueError("Invalid class_weight: it applies to models with a single output "
+                                 "(as in Keras 3); pass sample_weight per output instead")
             if class_weight is not None:  # weights the training part only (Keras's rule)
                 cw = class_weight_to_sample_weight(class_weight, yt, kind,
                                                    int(np.prod(self.output_shape[1:])))
@@ -307,17 +484,17 @@ class Trainer:
             if validation_split and validation_data is None:  # validation_data wins, as in Keras
                 (xt, yt, swt, cw), (xv, yv, swv, _) = split_tail((xt, yt, swt, cw),
                                                                  validation_split)
-                if xt.shape[0] == 0 or xv.shape[0] == 0:
+                if _rows(xt) == 0 or _rows(xv) == 0:
                     raise ValueError(f"Invalid validation_split: {validation_split} of "
-                                     f"{xt.shape[0] + xv.shape[0]} samples leaves an empty "
-                                     f"{'training' if xt.shape[0] == 0 else 'validation'} set")
+                                     f"{_rows(xt) + _rows(xv)} samples leaves an empty "
+                                     f"{'training' if _rows(xt) == 0 else 'validation'} set")
                 message = degenerate_split_warning(yt, yv, kind)
                 if message:
                     warnings.warn(message, UserWarning, stacklevel=2)
                 validation_data = (xv, yv, swv)
             if cw is not None:
                 swt = cw if swt is None else swt * cw
-            self._resolve_metrics(yt[:1])
+            self._resolve_metrics(_index(yt, slice(0, 1)))
             train = ArrayBatches(xt, yt, swt, batch_size, shuffle, self._shuffle_generator)
             steps = steps_per_epoch or len(train)
         val = self._validation_batches(validation_data, validation_batch_size)
@@ -364,22 +541,28 @@ class Trainer:
                 loss_fn, fused = self._train_loss, self._fused  # and resolves the metrics
                 plan = self._plan(fused)
                 has_metrics = bool(self._metrics or self._weighted_metrics)
+                penalized = bool(self._regularized or self._loss_layers)
+                constrained = bool(self._constrained)
             if batch_hooks:
                 cbs.on_train_batch_begin(step)
             out, pred, backward = forward(xb, True, fused, plan)
             value, dloss = loss_fn.forward(yb, out, swb)
-            n = xb.shape[0]
+            opt.zero_grad()
+            backward(dloss())
+            if penalized:  # regularizers and add_loss: into the loss and the gradients
+                value = self._penalties(value)
+            n = _rows(xb)
             # Running sum of batch losses weighted by batch size, kept on the device.
             loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
             count += n
-            opt.zero_grad()
-            backward(dloss())
             if backward_hooks:
                 cbs.on_backward_end(step, LazyLogs({"loss": value}))
                 if self.stop_training:  # a callback cancelled this step (e.g. TerminateOnNaN)
                     self._step_cancelled = True
                     break
             opt.step()
+            if constrained:
+                self._apply_constraints()
             if has_metrics:
                 self._update_metrics(yb, pred, swb)
             if batch_hooks:
@@ -405,7 +588,7 @@ class Trainer:
         xv, yv, swv = self._prepare_xy(xv, yv, rest[0] if rest else None,
                                        ("validation_data x", "validation_data y",
                                         "validation_data sample_weight"))
-        self._resolve_metrics(yv[:1])
+        self._resolve_metrics(_index(yv, slice(0, 1)))
         return ArrayBatches(xv, yv, swv, batch_size, False)
 
     def _evaluate_batches(self, batches, cbs, steps=None) -> dict:
@@ -423,7 +606,9 @@ class Trainer:
                 cbs.on_test_batch_begin(step)
             out, pred, _ = self._forward(xb, False, self._fused)
             value, _ = self._train_loss.forward(yb, out, swb)
-            n = xb.shape[0]
+            if self._regularized or self._loss_layers:
+                value = self._penalties(value, grads=False)
+            n = _rows(xb)
             loss_sum = value * n if loss_sum is None else loss_sum.add_(value, alpha=n)
             count += n
             self._update_metrics(yb, pred, swb)
@@ -455,7 +640,7 @@ class Trainer:
             if x is None or y is None:
                 raise ValueError(f"Invalid {'x' if x is None else 'y'}: evaluate needs x and y")
             xt, yt, swt = self._prepare_xy(x, y, sample_weight)
-            self._resolve_metrics(yt[:1])
+            self._resolve_metrics(_index(yt, slice(0, 1)))
             batches = ArrayBatches(xt, yt, swt, batch_size, False)
             n_steps = min(steps or len(batches), len(batches))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
@@ -479,8 +664,10 @@ class Trainer:
             as_numpy, out_device = True, None
             n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
-            as_numpy = not isinstance(x, torch.Tensor)
-            out_device = None if as_numpy else x.device
+            first = next(iter(x.values())) if isinstance(x, dict) else \
+                x[0] if isinstance(x, (list, tuple)) and not _is_array_like(x) else x
+            as_numpy = not isinstance(first, torch.Tensor)
+            out_device = None if as_numpy else first.device
             xt = self._prepare_x(x)
             batches = ArrayBatches(xt, None, None, batch_size, False)
             n_steps = min(steps or len(batches), len(batches))
@@ -502,10 +689,13 @@ class Trainer:
         cbs.on_predict_end()
         if not outputs:
             raise no_batches_error(batches)
-        result = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
-        if as_numpy:
-            return result.cpu().numpy()
-        return result.to(out_device)
+        result = concat(outputs)
+        convert = (lambda t: t.cpu().numpy()) if as_numpy else (lambda t: t.to(out_device))
+        if not isinstance(result, list):
+            return convert(result)
+        if isinstance(self._output_structure, dict):  # as the model's outputs were given
+            return {name: convert(t) for name, t in zip(self.output_names, result)}
+        return [convert(t) for t in result]
 
     # ----- single batches --------------------------------------------------------------------
     @keeps_unbuilt_on_error
@@ -513,16 +703,21 @@ class Trainer:
         """One gradient step on one batch; returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
         xt, yt, swt = self._prepare_xy(x, y, sample_weight)
+        if class_weight is not None and self._multi_output:
+            raise ValueError("Invalid class_weight: it applies to models with a single output "
+                             "(as in Keras 3); pass sample_weight per output instead")
         if class_weight is not None:
             cw = class_weight_to_sample_weight(class_weight, yt, loss_kind(self.loss),
                                                int(np.prod(self.output_shape[1:]))).to(self._dtype)
             swt = cw if swt is None else swt * cw
-        self._resolve_metrics(yt[:1])
+        self._resolve_metrics(_index(yt, slice(0, 1)))
         self._reset_metrics()
         value, pred, backward, dloss = self._loss_and_pred(xt, yt, swt, True)
         self.optimizer.zero_grad()
         backward(dloss())
+        value = self._penalties(value)
         self.optimizer.step()
+        self._apply_constraints()
         self._update_metrics(yt, pred, swt)
         return self._batch_result(value, return_dict)
 
@@ -531,7 +726,7 @@ class Trainer:
         """Loss (and metrics) on one batch, no update."""
         self._require_compiled("test_on_batch")
         xt, yt, swt = self._prepare_xy(x, y, sample_weight)
-        self._resolve_metrics(yt[:1])
+        self._resolve_metrics(_index(yt, slice(0, 1)))
         self._reset_metrics()
         value, pred, _, _ = self._loss_and_pred(xt, yt, swt, False)
         self._update_metrics(yt, pred, swt)
@@ -558,3 +753,75 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+
+def _metric_groups(spec, arg: str) -> list:
+    """The metric ids of a compile argument as lists (one per output where it is structured)."""
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        return [v if isinstance(v, (list, tuple)) else [v] for v in spec.values() if v is not None]
+    if isinstance(spec, (list, tuple)):
+        if any(isinstance(v, (list, tuple)) for v in spec):
+            return [v if isinstance(v, (list, tuple)) else [v] for v in spec if v is not None]
+        return [list(spec)]
+    return [as_list(spec, arg)]
+
+
+def _all_layers(model) -> list:
+    """Every layer of a model, those of nested models and composite layers included."""
+    out = []
+    for layer in model.layers:
+        out.append(layer)
+        inner = getattr(layer, "_graph", None) or layer.__dict__.get("_call_graph")
+        if inner is not None:
+            out.extend(_all_layers_of_graph(inner))
+    return out
+
+
+def _all_layers_of_graph(graph) -> list:
+    out = []
+    for layer in graph.layers:
+        out.append(layer)
+        inner = getattr(layer, "_graph", None) or layer.__dict__.get("_call_graph")
+        if inner is not None:
+            out.extend(_all_layers_of_graph(inner))
+    return out
+
+
+def _is_array_like(x) -> bool:
+    """A list / tuple that is data (numbers or nested lists of numbers), not a list of arrays."""
+    if not isinstance(x, (list, tuple)) or not x:
+        return False
+    first = x[0]
+    return isinstance(first, (numbers.Number, list, tuple)) and not isinstance(first, bool) or \
+        isinstance(first, bool)
+
+
+def _split_structure(value, names: list, arg: str, what: str) -> list:
+    """[(label, array)] in model order from a list / tuple or a dict keyed by the model's names."""
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"Invalid {arg}: keys {unknown} are not {what} names; the model's "
+                             f"{what}s are {names}")
+        missing = [k for k in names if k not in value]
+        if missing and what == "input":
+            raise ValueError(f"Invalid {arg}: missing {what}(s) {missing}; expected keys {names}")
+        return [(f"{arg}['{k}']", value.get(k)) for k in names]
+    if isinstance(value, (list, tuple)) and not _is_array_like(value):
+        if len(value) != len(names):
+            raise ValueError(f"Invalid {arg}: the model has {len(names)} {what}s {names}, "
+                             f"received a {type(value).__name__} of {len(value)} arrays")
+        return [(f"{arg}[{i}]", v) for i, v in enumerate(value)]
+    if len(names) == 1:
+        return [(arg, value)]
+    raise ValueError(f"Invalid {arg}: the model has {len(names)} {what}s {names}; pass a list of "
+                     f"{len(names)} arrays or a dict keyed by {what} name, received "
+                     f"{type(value).__name__}")
+
+
+def _same_rows(pairs) -> None:
+    counts = {label: t.shape[0] for label, t in pairs}
+    if len(set(counts.values())) > 1:
+        raise ValueError(f"Invalid inputs: every input needs the same number of samples, received "
+                         f"{counts}")

@@ -1,0 +1,181 @@
+"""Several outputs in training: one loss per output, loss weights, metrics per output.
+
+The trainer's loops are written for one loss and one list of metrics. A model with several outputs
+plugs into them unchanged through two adapters:
+
+- `MultiLoss` has the loss protocol: `forward(ys, outs, sws) -> (value, backward)` with
+      value = sum_k w_k L_k(y_k, out_k, sw_k)        backward() = [w_k dL_k/d out_k for each k]
+  (each L_k maybe fused with its output's sigmoid / softmax, see `heads.py`). It keeps the latest
+  per-output values for the logs.
+- `OutputMetric` feeds one output's labels and predictions to a metric named `<output>_<metric>`;
+  `OutputLoss` is the running `<output>_loss` (batch-size-weighted mean of L_k, unweighted by w_k),
+  as Keras 3 logs them (names checked with Keras 3.15: `loss`, `price_loss`, `price_mae`, ...).
+"""
+
+import numbers
+
+import torch
+
+from .. import losses as losses_mod
+
+
+class MultiLoss:
+    """sum_k w_k L_k over the outputs; `losses[k]` may be None for an output left out of training."""
+
+    def __init__(self, losses: list, weights: list):
+        self.losses = losses
+        self.weights = weights
+        self.last = [None] * len(losses)  # 0-d tensors of the latest forward, per output
+        self.name = "loss"
+
+    def forward(self, ys, outs, sws):
+        total, grads = None, []
+        for k, (loss, w) in enumerate(zip(self.losses, self.weights)):
+            if loss is None:
+                grads.append(None)
+                continue
+            value, backward = loss.forward(ys[k], outs[k], None if sws is None else sws[k])
+            self.last[k] = value
+            term = value if w == 1.0 else value * w
+            total = term if total is None else total + term
+            grads.append((backward, w))
+
+        def backward():
+            return [None if g is None else (g[0]() if g[1] == 1.0 else g[0]() * g[1])
+                    for g in grads]
+        return total, backward
+
+
+class ScaledLoss:
+    """w * L for a single-output model compiled with `loss_weights` (the loss protocol)."""
+
+    def __init__(self, loss, weight: float):
+        self.loss, self.weight = loss, weight
+        self.name = getattr(loss, "name", "loss")
+
+    def forward(self, y, out, sw=None):
+        value, backward = self.loss.forward(y, out, sw)
+        return value * self.weight, lambda: backward() * self.weight
+
+
+class OutputMetric:
+    """A metric of output k, named `<output>_<name>` (the wrapped metric keeps its own state)."""
+
+    def __init__(self, metric, k: int, output_name: str):
+        self.metric, self.k = metric, k
+        self.name = f"{output_name}_{metric.name}"
+
+    def update_state(self, y, pred, sw=None):
+        self.metric.update_state(y[self.k], pred[self.k],
+                                 None if sw is None else sw[self.k])
+
+    def result(self):
+        return self.metric.result()
+
+    def reset_state(self):
+        self.metric.reset_state()
+
+
+class OutputLoss:
+    """The running mean of output k's loss over the samples seen (weighted by batch size)."""
+
+    def __init__(self, multi: MultiLoss, k: int, output_name: str):
+        self.multi, self.k = multi, k
+        self.name = f"{output_name}_loss"
+        self.total, self.count = None, 0
+
+    def update_state(self, y, pred, sw=None):
+        n = pred[self.k].shape[0]
+        value = self.multi.last[self.k]
+        self.total = value * n if self.total is None else self.total + value * n
+        self.count += n
+
+    def result(self):
+        return self.total / max(self.count, 1)
+
+    def reset_state(self):
+        self.total, self.count = None, 0
+
+
+def per_output(value, names: list, arg: str, default=None) -> list:
+    """One entry per output from a single value, a list (in output order) or a dict keyed by name."""
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"Invalid {arg}: keys {unknown} are not output names; the model's "
+                             f"outputs are {names}")
+        return [value.get(name, default) for name in names]
+    if isinstance(value, (list, tuple)) and n > 1:
+        if len(value) != n:
+            raise ValueError(f"Invalid {arg}: expected one entry per output ({n}: {names}), "
+                             f"received {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+def resolve_losses(loss, names: list) -> list:
+    """Loss objects per output: one loss for every output, a list, or a dict by output name (an
+    output missing from the dict is not trained, as in Keras)."""
+    if isinstance(loss, dict):
+        specs = per_output(loss, names, "loss")
+    elif isinstance(loss, (list, tuple)) and len(names) > 1:
+        specs = per_output(list(loss), names, "loss")
+    elif isinstance(loss, (list, tuple)) and len(loss) == 1:
+        specs = [loss[0]]
+    else:
+        specs = [loss] * len(names)
+    return [None if s is None else losses_mod.get(s) for s in specs]
+
+
+def resolve_loss_weights(loss_weights, names: list) -> list:
+    if loss_weights is None:
+        return [1.0] * len(names)
+    if isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool):
+        weights = [loss_weights] * len(names)
+    elif isinstance(loss_weights, (list, tuple)) and len(loss_weights) == 1 and len(names) == 1:
+        weights = list(loss_weights)
+    elif isinstance(loss_weights, (dict, list, tuple)):
+        weights = per_output(loss_weights, names, "loss_weights", default=1.0)
+    else:
+        raise TypeError(f"Invalid loss_weights: expected a number, a list or a dict by output name, "
+                        f"received {type(loss_weights).__name__}")
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not 0 <= w < float("inf"):
+            raise ValueError(f"Invalid loss_weights: expected finite numbers >= 0, received "
+                             f"{loss_weights!r}")
+    return [float(w) for w in weights]
+
+
+def resolve_metric_ids(metrics, names: list, arg: str) -> list:
+    """Metric ids per output: a flat list for a single output; a list of lists or a dict by
+    output name for several (a flat list is ambiguous there, and refused as Keras 3 does)."""
+    if metrics is None or isinstance(metrics, (list, tuple, dict)) and not metrics:
+        return [[] for _ in names]
+    if len(names) == 1:
+        if isinstance(metrics, dict):
+            return [list(_as_ids(metrics.get(names[0], []), arg))]
+        return [list(_as_ids(metrics, arg))]
+    if isinstance(metrics, dict):
+        return [list(_as_ids(v, arg)) if v is not None else []
+                for v in per_output(metrics, names, arg, default=None)]
+    if isinstance(metrics, (list, tuple)) and len(metrics) == len(names) and all(
+            isinstance(m, (list, tuple)) or m is None for m in metrics):
+        return [list(m or []) for m in metrics]
+    raise ValueError(f"Invalid {arg}: for a model with several outputs {names}, pass a list with "
+                     f"one list of metrics per output, or a dict keyed by output name; received "
+                     f"{metrics!r}")
+
+
+def _as_ids(value, arg):
+    if isinstance(value, (list, tuple)):
+        return value
+    return [value]
+
+
+def concat(parts: list):
+    """Batches of outputs joined along the batch axis (lists of outputs joined per output)."""
+    if isinstance(parts[0], list):
+        return [torch.cat([p[k] for p in parts]) if len(parts) > 1 else parts[0][k]
+                for k in range(len(parts[0]))]
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
