@@ -82,7 +82,7 @@ FIT_CASES = {
     "string x": (lambda m: m.fit([["a", "b", "c"]] * 10, Y, verbose=0), TypeError, "x.*numeric"),
     "object x": (lambda m: m.fit(np.array([[1, 2, None]] * 10, dtype=object), Y, verbose=0),
                  TypeError, "x.*object"),
-    "dict x": (lambda m: m.fit({"a": X}, Y, verbose=0), TypeError, "x"),
+    "dict x": (lambda m: m.fit({"a": X}, Y, verbose=0), ValueError, "x"),  # 'a' is no input name
     "bool tensor x": (lambda m: m.fit(torch.as_tensor(X > 0), Y, verbose=0), TypeError, "x"),
     "string y": (lambda m: m.fit(X, np.array(["a"] * 10), verbose=0), TypeError, "y.*numeric"),
     "nan x": (lambda m: m.fit(nan_at, Y, verbose=0), ValueError, r"x.*finite.*\(3, 1\)"),

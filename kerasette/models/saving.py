@@ -38,9 +38,10 @@ def save_model(model, path) -> None:
     if model.compiled:
         payload["compile"] = json.dumps({
             "optimizer": optimizers.serialize(model.optimizer),
-            "loss": None if model.loss is None else losses.serialize(model.loss),
-            "metrics": [_metric_id(m) for m in model._metric_ids],
-            "weighted_metrics": [_metric_id(m) for m in model._weighted_metric_ids],
+            "loss": _map(model._loss_spec, losses.serialize),
+            "loss_weights": model._loss_weights_spec,
+            "metrics": _map(model._metric_spec, _metric_id),
+            "weighted_metrics": _map(model._weighted_spec, _metric_id),
         })
         if getattr(model.optimizer, "buffer", None) is not None:
             payload["optimizer_state"] = _to_cpu(model.optimizer.get_state())
@@ -65,7 +66,8 @@ def load_model(path, compile: bool = True):
     if compile and payload.get("compile"):
         settings = json.loads(payload["compile"])
         model.compile(optimizer=optimizers.get(settings["optimizer"]),
-                      loss=None if settings["loss"] is None else losses.get(settings["loss"]),
+                      loss=_map(settings["loss"], losses.get, leaf=dict),
+                      loss_weights=settings.get("loss_weights"),
                       metrics=settings["metrics"], weighted_metrics=settings["weighted_metrics"])
         if payload.get("optimizer_state") is not None:
             model.optimizer.set_state(payload["optimizer_state"])
@@ -143,6 +145,20 @@ def _check_format(payload, expected, path) -> None:
     if payload.get("version", 0) > VERSION:
         raise ValueError(f"Invalid model file {path!s}: format version {payload['version']} is newer "
                          f"than this kerasette understands ({VERSION})")
+
+
+def _map(spec, fn, leaf=None):
+    """`fn` applied to every entry of a compile argument kept as given: one value, a list (of
+    lists) or a dict by output name. `leaf`: a type that is an entry, not a structure."""
+    if spec is None:
+        return None
+    if leaf is not None and isinstance(spec, leaf) and "class_name" in spec:
+        return fn(spec)
+    if isinstance(spec, dict):
+        return {k: _map(v, fn, leaf) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_map(v, fn, leaf) for v in spec]
+    return fn(spec)
 
 
 def _metric_id(ident):

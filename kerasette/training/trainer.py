@@ -330,8 +330,9 @@ class Trainer:
             self.build(shape)
         except ValueError as e:  # a layer refused the shape: say which argument gave it
             hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
+            got = tuple(x.shape) if not isinstance(shape, list) else shape
             raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
-                             f"of shape {shape} ({e}){hint}") from e
+                             f"of shape {got} ({e}){hint}") from e
 
     def _prepare_one_x(self, x, name, k: int) -> torch.Tensor:
         x = to_tensor(x, name)
