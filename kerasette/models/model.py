@@ -291,6 +291,28 @@ class Model(Trainer, Layer):
         return self._dtype
 
 
+    # ----- config ------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """A functional model's graph as plain data (see functional_config.py). A subclassed model
+        defines its own get_config / from_config, as in Keras."""
+        if defines_call(self) or self._graph is None:
+            raise NotImplementedError(
+                f"Model '{self.name}' is a subclassed model ({type(self).__name__}): its "
+                f"architecture is Python code, so define get_config() returning its constructor "
+                f"arguments (and from_config if needed), or save the weights only with "
+                f"save_weights()")
+        from .functional_config import graph_config
+
+        return graph_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict):
+        if "nodes" in config:
+            from .functional_config import from_graph_config
+
+            return from_graph_config(cls, config)
+        return cls(**config)
+
     # ----- saving and summary ----------------------------------------------------------------
     def save(self, filepath) -> None:
         """Architecture, weights, compile settings and optimizer state in one file (atomic write)."""
@@ -310,12 +332,17 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath)
 
-    def summary(self, print_fn=None) -> None:
-        """Print layers, output shapes and parameter counts (trainable / frozen totals)."""
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Print layers, output shapes and parameter counts (trainable / frozen totals), with
+        Keras's arguments (`expand_nested` and `layer_range` are accepted and have no effect)."""
         from .summary import summary_lines
 
         self._require_built("summary")
-        for line in summary_lines(self):
+        if print_fn is not None and not callable(print_fn):
+            raise TypeError(f"Invalid print_fn: expected a function taking a line, received "
+                            f"{type(print_fn).__name__}")
+        for line in summary_lines(self, line_length, positions, show_trainable):
             (print_fn or print)(line)
 
     # ----- random state (for exact resumption) -----------------------------------------------

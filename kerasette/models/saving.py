@@ -26,10 +26,14 @@ def save_model(model, path) -> None:
     """Architecture + weights + compile settings + optimizer state in one file."""
     path = check_filepath(path)
     model._require_built("save")
+    try:
+        config = model.get_config()
+    except NotImplementedError as e:
+        raise ValueError(f"Invalid model: {e}") from e
     payload = {
         "format": MODEL_FORMAT,
         "version": VERSION,
-        "config": json.dumps({"class_name": type(model).__name__, "config": model.get_config()}),
+        "config": json.dumps({"class_name": type(model).__name__, "config": config}),
         "dtype": str(model.dtype).removeprefix("torch."),
         **_weights_payload(model),
         "compile": None,
@@ -50,16 +54,25 @@ def save_model(model, path) -> None:
 
 def load_model(path, compile: bool = True):
     """Rebuild a model saved by `model.save` (compiled, with its optimizer state, if it was)."""
+    from .. import layers as layers_mod
+    from .model import Model
     from .sequential import Sequential
 
     payload = _load(path)
     _check_format(payload, MODEL_FORMAT, path)
     arch = json.loads(payload["config"])
-    classes = {"Sequential": Sequential}
-    if arch.get("class_name") not in classes:
+    classes = {"Sequential": Sequential, "Model": Model, "Functional": Model}
+    cls = classes.get(arch.get("class_name"))
+    if cls is None:  # a subclassed model registered with kerasette.layers.register
+        try:
+            cls = layers_mod.get(arch.get("class_name"))
+        except (TypeError, ValueError):
+            cls = None
+    if cls is None or not issubclass(cls, Model):
         raise ValueError(f"Invalid model file {path!s}: unknown model class "
-                         f"{arch.get('class_name')!r}; expected one of {sorted(classes)}")
-    model = classes[arch["class_name"]].from_config(arch["config"])
+                         f"{arch.get('class_name')!r}; expected one of {sorted(classes)} or a "
+                         f"model class registered with kerasette.layers.register")
+    model = cls.from_config(arch["config"])
     if payload.get("dtype") in _DTYPES:  # the saved model's float type, whatever floatx is now
         model.to(_DTYPES[payload["dtype"]])
     _assign_weights(model, payload, path)

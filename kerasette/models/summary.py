@@ -1,22 +1,68 @@
-"""`model.summary()`: one row per layer (name, type, output shape, parameters) and the totals."""
+"""`model.summary()`: one row per layer (name, type, output shape, parameters) and the totals.
+
+A Sequential model's table has three columns, as Keras prints it; a functional or subclassed
+model's adds "Connected to": the layers whose outputs each layer reads (Keras's fourth column).
+A shared layer has one row per call.
+"""
+
+from ..graph.tracing import defines_call
 
 
-def summary_lines(model) -> list[str]:
-    rows = [("Layer (type)", "Output Shape", "Param #")]
-    shape = model.input_shape
-    for layer in model.layers:
-        shape = tuple(layer.compute_output_shape(shape))
+def summary_lines(model, line_length=None, positions=None, show_trainable=False) -> list[str]:
+    from .sequential import Sequential
+
+    graph = model._graph
+    connected = not isinstance(model, Sequential)
+    header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if connected else [])
+    if show_trainable:
+        header.append("Trainable")
+    rows = [header]
+    inputs = [t.node for t in graph.inputs]
+    nodes = graph.nodes if defines_call(model) or not connected else inputs + graph.nodes
+    for node in nodes:
+        layer = node.layer
+        shapes = [t.shape for t in node.outputs]
         frozen = "" if layer.trainable or not layer.weights else " [frozen]"
-        rows.append((f"{layer.name} ({type(layer).__name__}){frozen}", str(shape),
-                     f"{layer.count_params():,}"))
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        row = [f"{layer.name} ({type(layer).__name__}){frozen}",
+               str(shapes[0] if len(shapes) == 1 else shapes), f"{layer.count_params():,}"]
+        if connected:
+            row.append(", ".join(_source(t) for t in node.inputs) or "-")
+        if show_trainable:
+            row.append("Y" if layer.trainable else "N")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(header))]
+    if positions is not None or line_length is not None:
+        widths = _widths(len(header), line_length or sum(widths), positions) or widths
     width = sum(widths)
     lines = [f'Model: "{model.name}"', "=" * width]
     for k, r in enumerate(rows):
-        lines.append(r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2]))
+        cells = [str(c)[:w - 1].ljust(w) if i != 2 else str(c).rjust(w - 1) + " "
+                 for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("".join(cells).rstrip())
         lines.append(("=" if k == 0 else "-") * width)
     trainable = sum(w.numel() for w in model.trainable_weights)
     frozen = sum(w.numel() for w in model.non_trainable_weights)
     lines += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
               f"Non-trainable params: {frozen:,}"]
     return lines
+
+
+def _source(t) -> str:
+    node = t.node
+    if node is None:
+        return t.name or "?"
+    return node.layer.name if len(node.outputs) == 1 else f"{node.layer.name}[{t.index}]"
+
+
+def _widths(n: int, line_length: int, positions):
+    """Column widths from Keras's `positions` (fractions of line_length, or absolute ends)."""
+    if positions is None:
+        positions = [0.45, 0.7, 0.85, 1.0][-n:] if n == 4 else [0.45, 0.75, 1.0][:n]
+    ends = [int(p * line_length) if p <= 1 else int(p) for p in positions][:n]
+    if len(ends) < n:
+        return None
+    widths, start = [], 0
+    for e in ends:
+        widths.append(max(e - start, 4))
+        start = e
+    return widths
