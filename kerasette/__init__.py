@@ -9,6 +9,7 @@
 
 from . import (
     activations,
+    backend,
     callbacks,
     config,
     constraints,
@@ -29,7 +30,8 @@ from .models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "callbacks", "config", "initializers", "layers",
+    "Input", "Model", "Sequential", "activations", "backend", "callbacks", "config", "initializers",
+    "layers",
     "losses", "metrics", "models", "optimizers", "testing", "utils", "__version__",
     "constraints", "regularizers",
     "distribution",

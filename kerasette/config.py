@@ -37,3 +37,22 @@ def set_epsilon(value: float) -> None:
     if not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"Invalid epsilon: expected a positive float, received {value!r}")
     _state["epsilon"] = float(value)
+
+
+_DATA_FORMATS = ("channels_last", "channels_first")
+_state["image_data_format"] = "channels_last"
+
+
+def image_data_format() -> str:
+    """Default layout of image tensors for layers with a `data_format` argument ("channels_last",
+    Keras's default: (batch, height, width, channels))."""
+    return _state["image_data_format"]
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the default image layout: "channels_last" or "channels_first"."""
+    value = data_format.lower() if isinstance(data_format, str) else data_format
+    if value not in _DATA_FORMATS:
+        raise ValueError(f"Invalid data_format: expected one of {list(_DATA_FORMATS)}, received "
+                         f"{data_format!r}")
+    _state["image_data_format"] = value

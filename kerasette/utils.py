@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from . import config
+from .backend import clear_session
 from .plotting import plot_history
 from .random_state import set_random_seed
 
@@ -39,4 +40,4 @@ def to_categorical(x, num_classes=None):
     return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
 
 
-__all__ = ["plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["clear_session", "plot_history", "set_random_seed", "to_categorical"]

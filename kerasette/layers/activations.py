@@ -14,9 +14,9 @@ from .base import Layer
 class Activation(Layer):
     """Applies `activation` (a name such as "relu", None for linear, or an activation object)."""
 
-    def __init__(self, activation, name: str | None = None, trainable: bool = True):
+    def __init__(self, activation, **kwargs):
         act = activations.get(activation)
-        super().__init__(name=name, trainable=trainable)
+        super().__init__(**kwargs)
         self.activation = act
 
     def forward(self, x, training=False):
@@ -29,8 +29,8 @@ class Activation(Layer):
 class ReLU(Activation):
     """y = max(x, 0)."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.ReLU(), name=name, trainable=trainable)
+    def __init__(self, **kwargs):
+        super().__init__(activations.ReLU(), **kwargs)
 
     def get_config(self) -> dict:
         return Layer.get_config(self)
@@ -39,9 +39,8 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """y = x if x > 0 else negative_slope * x (default slope 0.01, PyTorch's; Keras's is 0.3)."""
 
-    def __init__(self, negative_slope: float = 0.01, name: str | None = None,
-                 trainable: bool = True):
-        super().__init__(activations.LeakyReLU(negative_slope), name=name, trainable=trainable)
+    def __init__(self, negative_slope: float = 0.01, **kwargs):
+        super().__init__(activations.LeakyReLU(negative_slope), **kwargs)
 
     def get_config(self) -> dict:
         return {**Layer.get_config(self), "negative_slope": self.activation.negative_slope}
@@ -50,8 +49,8 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     """y = x if x > 0 else alpha * (exp(x) - 1)."""
 
-    def __init__(self, alpha: float = 1.0, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.ELU(alpha), name=name, trainable=trainable)
+    def __init__(self, alpha: float = 1.0, **kwargs):
+        super().__init__(activations.ELU(alpha), **kwargs)
 
     def get_config(self) -> dict:
         return {**Layer.get_config(self), "alpha": self.activation.alpha}
@@ -60,8 +59,8 @@ class ELU(Activation):
 class Tanh(Activation):
     """y = tanh(x)."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.Tanh(), name=name, trainable=trainable)
+    def __init__(self, **kwargs):
+        super().__init__(activations.Tanh(), **kwargs)
 
     def get_config(self) -> dict:
         return Layer.get_config(self)
@@ -70,8 +69,8 @@ class Tanh(Activation):
 class Sigmoid(Activation):
     """y = 1 / (1 + exp(-x))."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.Sigmoid(), name=name, trainable=trainable)
+    def __init__(self, **kwargs):
+        super().__init__(activations.Sigmoid(), **kwargs)
 
     def get_config(self) -> dict:
         return Layer.get_config(self)
@@ -80,8 +79,8 @@ class Sigmoid(Activation):
 class Softmax(Activation):
     """y = exp(x - max) / sum(exp(x - max)) along `axis`."""
 
-    def __init__(self, axis: int = -1, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.Softmax(axis), name=name, trainable=trainable)
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(activations.Softmax(axis), **kwargs)
 
     def get_config(self) -> dict:
         return {**Layer.get_config(self), "axis": self.activation.axis}
@@ -90,8 +89,8 @@ class Softmax(Activation):
 class GELU(Activation):
     """Exact GELU, y = x * Phi(x) with Phi the standard normal CDF (erf form)."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.GELU(), name=name, trainable=trainable)
+    def __init__(self, **kwargs):
+        super().__init__(activations.GELU(), **kwargs)
 
     def get_config(self) -> dict:
         return Layer.get_config(self)
@@ -100,8 +99,8 @@ class GELU(Activation):
 class Softplus(Activation):
     """y = log(1 + exp(x)), computed stably."""
 
-    def __init__(self, name: str | None = None, trainable: bool = True):
-        super().__init__(activations.Softplus(), name=name, trainable=trainable)
+    def __init__(self, **kwargs):
+        super().__init__(activations.Softplus(), **kwargs)
 
     def get_config(self) -> dict:
         return Layer.get_config(self)

@@ -89,11 +89,17 @@ class Layer:
     _counters: dict = {}
     skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
 
-    def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None):
+    def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None,
+                 input_dim=None, dtype=None):
         """`input_shape` (per-sample, e.g. (784,)) is the older Keras way to start a Sequential
-        model, kept for scripts that use it; `ks.Input(shape)` as the first entry is the clear one."""
+        model, kept for scripts that use it; `ks.Input(shape)` as the first entry is the clear one.
+        `input_dim=n` is Keras 2's `input_shape=(n,)`. `dtype` is accepted when it names the
+        float type every weight uses (`ks.config.floatx()`): kerasette keeps all of a model's
+        weights in one flat buffer of one type, so a per-layer type is refused."""
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
+        input_shape = _input_dim_as_shape(input_dim, input_shape)
+        _check_dtype(dtype)
         if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or not all(
                 isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape)):
             raise ValueError(f"Invalid input_shape: expected a tuple of positive ints (batch "
@@ -283,6 +289,30 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _input_dim_as_shape(input_dim, input_shape):
+    """Keras 2's `input_dim=n` as `input_shape=(n,)` (both given: they must agree)."""
+    if input_dim is None:
+        return input_shape
+    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
+        raise ValueError(f"Invalid input_dim: expected a positive int (the number of input "
+                         f"features), received {input_dim!r}")
+    if input_shape is not None and tuple(input_shape) != (input_dim,):
+        raise ValueError(f"Invalid input_dim: input_dim={input_dim} and input_shape="
+                         f"{tuple(input_shape)} disagree; give one of them")
+    return (input_dim,)
+
+
+def _check_dtype(dtype) -> None:
+    if dtype is None:
+        return
+    name = str(dtype).replace("torch.", "") if isinstance(dtype, (str, torch.dtype)) else None
+    if name != config.floatx():
+        raise ValueError(f"Invalid dtype: kerasette layers use ks.config.floatx() "
+                         f"({config.floatx()!r}) for all weights, received {dtype!r}; call "
+                         f"ks.config.set_floatx({name or 'float64'!r}) before building the "
+                         f"model instead")
 
 
 def _mismatch(expected: tuple, received: tuple) -> bool:

@@ -41,8 +41,7 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 bias_constraint=None, name: str | None = None, trainable: bool = True,
-                 input_shape=None):
+                 bias_constraint=None, **kwargs):
         if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units <= 0:
             raise ValueError(f"Invalid units: expected a positive integer, received {units!r}")
         if not isinstance(use_bias, bool):
@@ -52,7 +51,7 @@ class Dense(Layer):
         bias_init = inits.get(bias_initializer)
         kernel_reg, bias_reg = regularizers.get(kernel_regularizer), regularizers.get(bias_regularizer)
         kernel_con, bias_con = constraints.get(kernel_constraint), constraints.get(bias_constraint)
-        super().__init__(name=name, trainable=trainable, input_shape=input_shape)
+        super().__init__(**kwargs)
         self.units = int(units)
         self.activation = act
         self.use_bias = use_bias

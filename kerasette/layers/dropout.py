@@ -28,14 +28,13 @@ class Dropout(Layer):
     runs there are reproducible too (but drop other entries than on the CPU).
     """
 
-    def __init__(self, rate: float, seed: int | None = None, name: str | None = None,
-                 trainable: bool = True):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
             raise TypeError(f"Invalid rate: expected a float in [0, 1), received {rate!r}")
         if not (math.isfinite(rate) and 0 <= rate < 1):
             raise ValueError(f"Invalid rate: expected a float in [0, 1), received {rate!r}")
         generator = make_generator(seed)  # validates seed
-        super().__init__(name=name, trainable=trainable)
+        super().__init__(**kwargs)
         self.rate = float(rate)
         self.seed = seed
         self._generators = {torch.device("cpu"): generator}
