@@ -19,6 +19,7 @@ from . import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     testing,
@@ -32,7 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Input", "Model", "Sequential", "activations", "backend", "callbacks", "config", "initializers",
     "layers",
-    "losses", "metrics", "models", "optimizers", "testing", "utils", "__version__",
+    "losses", "metrics", "models", "ops", "optimizers", "testing", "utils", "__version__",
     "constraints", "regularizers",
     "distribution",
 ]

@@ -1,0 +1,70 @@
+"""`ks.ops`: the NumPy-like ops Keras scripts use (Keras 3.16 names and signatures).
+
+    ks.ops.softmax(logits)           # on data: a torch tensor, as Keras's torch backend returns
+    ks.ops.mean(ks.ops.square(x - y), axis=-1)
+
+On a symbolic tensor from `ks.Input` the differentiable ops (`dispatch.DIFFERENTIABLE`) record a
+graph node whose layer has a hand-written backward, so they can sit inside a functional model:
+
+    inputs = ks.Input((8,))
+    outputs = ks.ops.exp(ks.layers.Dense(1)(inputs))
+    model = ks.Model(inputs, outputs)
+
+The others (argmax, one_hot, creation ops, ...) raise a TypeError there that lists the ones that
+work. Modules: `numpy` (math, reductions, shapes), `nn` (activations, one_hot), `core`
+(convert_to_tensor, convert_to_numpy); the op layers are in `elementwise_layers`,
+`reduction_layers` and `shape_layers`.
+"""
+
+from . import nn, numpy
+from .core import convert_to_numpy, convert_to_tensor
+from .dispatch import DIFFERENTIABLE
+from .nn import log_softmax, one_hot, relu, sigmoid, softmax
+from .numpy import (
+    abs,
+    absolute,
+    add,
+    arange,
+    argmax,
+    argmin,
+    cast,
+    clip,
+    concatenate,
+    divide,
+    dot,
+    exp,
+    expand_dims,
+    eye,
+    full,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    multiply,
+    negative,
+    ones,
+    reshape,
+    sqrt,
+    square,
+    squeeze,
+    stack,
+    std,
+    subtract,
+    sum,
+    tanh,
+    transpose,
+    var,
+    zeros,
+)
+
+__all__ = [
+    "DIFFERENTIABLE", "abs", "absolute", "add", "arange", "argmax", "argmin", "cast", "clip",
+    "concatenate", "convert_to_numpy", "convert_to_tensor", "divide", "dot", "exp", "expand_dims",
+    "eye", "full", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "multiply", "negative", "nn", "numpy", "one_hot", "ones", "relu", "reshape", "sigmoid",
+    "softmax", "sqrt", "square", "squeeze", "stack", "std", "subtract", "sum", "tanh",
+    "transpose", "var", "zeros",
+]

@@ -1,0 +1,64 @@
+"""`ks.ops` neural-network ops (Keras 3.16: keras/src/ops/nn.py): relu, sigmoid, softmax,
+log_softmax, one_hot. On symbolic tensors relu, sigmoid and softmax are kerasette's activation
+layers (so a final sigmoid / softmax is still fused with its cross-entropy loss)."""
+
+import numbers
+
+import torch
+
+from .. import config
+from . import dispatch
+from .core import float_tensor, standardize_dtype, tensor
+from .numpy import tanh  # noqa: F401 (Keras has it in both namespaces)
+from .reduction_layers import normalize_axes
+
+
+def relu(x):
+    if dispatch.any_symbolic(x):
+        from ..layers import ReLU
+
+        return ReLU()(x)
+    return torch.relu(tensor(x))
+
+
+def sigmoid(x):
+    if dispatch.any_symbolic(x):
+        from ..layers import Sigmoid
+
+        return Sigmoid()(x)
+    return torch.sigmoid(float_tensor(x))
+
+
+def softmax(x, axis=-1):
+    if dispatch.any_symbolic(x):
+        from ..layers import Softmax
+
+        return Softmax(axis=axis)(x)
+    return torch.softmax(float_tensor(x), axis)
+
+
+def log_softmax(x, axis=-1):
+    if dispatch.any_symbolic(x):
+        return dispatch.unary("log_softmax", x, axis=axis)
+    return torch.log_softmax(float_tensor(x), axis)
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot vectors of the integer labels `x` along a new `axis` (floatx by default). A
+    label outside [0, num_classes) gives a row of zeros (Keras's torch backend does so for
+    negative labels)."""
+    dispatch.refuse_symbolic("one_hot", x)
+    if sparse:
+        raise ValueError("Invalid sparse: kerasette has dense tensors only, received True")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
+            or num_classes < 1:
+        raise ValueError(f"Invalid num_classes: expected a positive int, received "
+                         f"{num_classes!r}")
+    labels = tensor(x)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"Invalid x: expected integer labels, received dtype {labels.dtype}")
+    classes = torch.arange(num_classes, device=labels.device)
+    out = (labels.unsqueeze(-1) == classes).to(standardize_dtype(dtype) or config.floatx_dtype())
+    (axis,) = normalize_axes(axis, out.ndim)
+    return out.movedim(-1, axis)
+
