@@ -27,6 +27,9 @@ def to_tensor(x, name: str) -> torch.Tensor:
     """
     if isinstance(x, torch.Tensor):
         t = x.detach()  # a view, no copy: data that requires grad must not pull fit into autograd
+        if t.device.type == "meta":
+            raise ValueError(f"Invalid {name}: expected data, received a tensor on the 'meta' device "
+                             f"(it has a shape but no values)")
     elif isinstance(x, numbers.Number):
         raise TypeError(f"Invalid {name}: expected an array or tensor, received a scalar {x!r}")
     elif isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__"):
@@ -39,10 +42,17 @@ def to_tensor(x, name: str) -> torch.Tensor:
                                        or arr.dtype == np.bool_):
             raise TypeError(f"Invalid {name}: expected numeric data, received an array of dtype "
                             f"{arr.dtype}")
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # long double: torch has no such type
+            with np.errstate(over="ignore"):  # beyond float64's range -> inf, refused as non-finite
+                arr = arr.astype(np.float64)
         t = torch.from_numpy(np.ascontiguousarray(arr))
     else:
         raise TypeError(f"Invalid {name}: expected a NumPy array, a torch.Tensor, a list, a pandas "
                         f"DataFrame, or a torch Dataset/DataLoader, received {type(x).__name__}")
+    if t.dtype in (torch.uint16, torch.uint32):  # few torch ops take these: widen, exactly
+        t = t.to(torch.int64)
+    elif t.dtype == torch.uint64:
+        t = t.to(torch.float64)
     if t.dtype.is_complex or t.dtype == torch.bool and name == "x":
         raise TypeError(f"Invalid {name}: expected real numbers, received dtype {t.dtype}")
     if t.dim() == 0:
@@ -61,6 +71,23 @@ def check_finite(t: torch.Tensor, name: str) -> None:
             first = tuple(int(i) for i in bad.nonzero()[0])
             raise ValueError(f"Invalid {name}: expected finite values, received {int(bad.sum())} "
                              f"NaN or infinite value(s), the first at index {first}")
+
+
+def check_fits(t: torch.Tensor, dtype: torch.dtype, name: str) -> None:
+    """ValueError unless every value of `t` is finite and stays finite once cast to the float
+    `dtype` (1e300 in float64 data becomes inf in a float32 model). One reduction where `t` is, so
+    a batch still on the host is checked there, before its transfer, without waiting for a device."""
+    if t.dtype == torch.bool:
+        return
+    limit = torch.finfo(dtype).max
+    if t.is_floating_point() or limit < 2 ** 63:
+        if bool((t.abs() <= limit).all()):  # False for NaN, inf and too-large values
+            return
+        check_finite(t, name)
+        big = (t.abs() > limit).nonzero()[0]
+        first = tuple(int(i) for i in big)
+        raise ValueError(f"Invalid {name}: expected values {str(dtype).removeprefix('torch.')} can "
+                         f"hold (|x| <= {limit:.3g}), received {float(t[first]):.6g} at index {first}")
 
 
 def check_positive_int(value, name: str, allow_none: bool = False) -> None:

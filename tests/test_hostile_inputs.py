@@ -128,3 +128,101 @@ def test_a_fit_that_stepped_keeps_its_weights():
     with pytest.raises(RuntimeError, match="boom"):
         model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0, callbacks=[Boom()])
     assert model.built and model.optimizer.iterations == 1
+
+
+# ----- item 1: every Dataset / DataLoader batch is checked before its step --------------------
+class Batches(torch.utils.data.Dataset):
+    """A Dataset whose items are whole batches (for DataLoader(..., batch_size=None))."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return self.batches[i]
+
+
+def good_batch(seed, n=4, width=2):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, width, generator=g, dtype=torch.float64),
+            torch.randn(n, 1, generator=g, dtype=torch.float64), torch.ones(n, dtype=torch.float64))
+
+
+def spoil(kind):
+    x, y, w = good_batch(9)
+    if kind == "nan x":
+        x[1, 0] = float("nan")
+    elif kind == "x beyond float32":
+        x[2, 1] = 1e300
+    elif kind == "wide x":
+        x = torch.randn(4, 3, dtype=torch.float64)
+    elif kind == "nan y":
+        y[0, 0] = float("nan")
+    elif kind == "short y":
+        y = y[:3]
+    elif kind == "negative weight":
+        w[3] = -1.0
+    elif kind == "nan weight":
+        w[0] = float("nan")
+    elif kind == "weight shape":
+        w = torch.ones(5, dtype=torch.float64)
+    return x, y, w
+
+
+SPOILED = {"nan x": "x.*finite", "x beyond float32": "x.*float32 can hold", "wide x": "x.*shape",
+           "nan y": "y.*finite", "short y": "y.*samples", "negative weight": "sample_weight.*negative",
+           "nan weight": "sample_weight.*finite", "weight shape": r"sample_weight.*\(4,\)"}
+
+
+@pytest.mark.parametrize("kind", sorted(SPOILED))
+def test_a_bad_later_batch_is_refused_before_its_step(kind):
+    model = small()
+    model.fit(*good_batch(0)[:2], verbose=0)  # weights and optimizer built, one step taken
+    batches = [good_batch(1), good_batch(2), spoil(kind), good_batch(3)]
+    loader = torch.utils.data.DataLoader(Batches(batches), batch_size=None)
+    seen = []
+    record = ks.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(
+        model.get_weights()))
+    with pytest.raises(ValueError, match=SPOILED[kind]):
+        model.fit(loader, epochs=1, verbose=0, callbacks=[record])
+    assert len(seen) == 2 and model.optimizer.iterations == 3
+    assert same(model.get_weights(), seen[-1])  # the bad batch's step was never applied
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_a_bad_later_batch_is_refused_by_evaluate_and_predict():
+    model = small()
+    loader = torch.utils.data.DataLoader(Batches([good_batch(1), spoil("nan x")]), batch_size=None)
+    with pytest.raises(ValueError, match="x.*finite"):
+        model.evaluate(loader, verbose=0)
+    xs = torch.utils.data.DataLoader(Batches([good_batch(1)[0], spoil("wide x")[0]]),
+                                     batch_size=None)
+    with pytest.raises(ValueError, match="x.*shape"):
+        model.predict(xs, verbose=0)
+
+
+# ----- item 9: data on the meta device, long double, unsigned types ---------------------------
+@pytest.mark.parametrize("part", ["x", "y", "sample_weight"])
+def test_meta_tensors_are_refused_naming_the_argument(part):
+    model = small()
+    before = model.get_weights()
+    data = {"x": torch.ones(4, 2), "y": torch.ones(4, 1), "sample_weight": torch.ones(4)}
+    data[part] = torch.empty(data[part].shape, device="meta")
+    with pytest.raises(ValueError, match=f"Invalid {part}: .*meta"):
+        model.fit(data["x"], data["y"], sample_weight=data["sample_weight"], verbose=0)
+    assert same(model.get_weights(), before)
+
+
+def test_long_double_and_unsigned_data_are_read_as_numbers():
+    model = small()
+    x = np.ones((4, 2), dtype=np.longdouble)
+    model.fit(x, np.ones((4, 1)), verbose=0)
+    assert model.predict(x, verbose=0).shape == (4, 1)
+    assert model.predict(np.ones((4, 2), dtype=np.uint32), verbose=0).shape == (4, 1)
+    huge = np.full((4, 2), np.longdouble("1e4000"))
+    with pytest.raises(ValueError, match="Invalid x: .*finite"):
+        model.predict(huge, verbose=0)
+    with pytest.raises(ValueError, match="Invalid x: .*finite"):
+        model.fit(np.full((4, 2), 1e300), np.ones((4, 1)), verbose=0)  # inf once in float32

@@ -1,8 +1,16 @@
-"""Batches from a torch Dataset or DataLoader, checked and moved to the model's device as they come."""
+"""Batches from a torch Dataset or DataLoader, checked and moved to the model's device as they come.
+
+Every batch is checked before its step, the way arrays are (feature shape, finite values that fit
+the model's dtype, labels for the loss, non-negative finite sample weights, matching sample counts).
+The first batch goes through the model's full checks (it may build the model and resolve the
+metrics); later ones are checked where the loader left them, usually the CPU, and only then moved
+(`non_blocking`), so a DataLoader feeding a GPU model never waits on the device for a check. (A
+Dataset that already yields device tensors is checked on the device: one reduction per tensor.)
+"""
 
 import torch
 
-from ..data import DataLoader, unpack_batch
+from ..data import DataLoader, check_fits, to_tensor, unpack_batch
 from .targets import prepare_targets
 
 
@@ -59,7 +67,11 @@ class LoaderBatches:
         for batch in self._batches(steps):
             xb, yb, swb = unpack_batch(batch)
             if not self.need_y:
-                yield model._prepare_x(xb, self._names[0]), None, None
+                if not self._checked:
+                    self._checked = True
+                    yield model._prepare_x(xb, self._names[0]), None, None
+                else:
+                    yield later_batch(model, xb, None, None, self._names)
                 continue
             if yb is None:
                 raise ValueError(f"Invalid {self.name}: expected batches of (x, y) or (x, y, "
@@ -69,12 +81,40 @@ class LoaderBatches:
                 model._resolve_metrics(yb[:1])
                 self._checked = True
             else:
-                xb = model._match_input_rank(xb.detach()).to(model._device, model._dtype,
-                                                              non_blocking=True)
-                yb = prepare_targets(yb, model.loss, model.output_shape, model._dtype,
-                                     model._device, self._names[1])
-                swb = None if swb is None else swb.to(model._device, model._dtype)
+                xb, yb, swb = later_batch(model, xb, yb, swb, self._names)
             yield xb, yb, swb
+
+
+def later_batch(model, xb, yb, swb, names):
+    """(x, y, sample_weight) of a batch after the first (`y` None for predict), checked before
+    its transfer to the model's device; ValueError / TypeError naming the part at fault."""
+    x = to_tensor(xb, names[0])
+    n = x.shape[0]
+    x = model._match_input_rank(x)
+    if tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
+        raise ValueError(f"Invalid {names[0]}: model '{model.name}' expects inputs of shape "
+                         f"{tuple(model.input_shape)}, received a batch of shape {tuple(x.shape)}")
+    check_fits(x, model._dtype, names[0])
+    x = x.to(model._device, model._dtype, non_blocking=True)
+    if yb is None:
+        return x, None, None
+    y = to_tensor(yb, names[1])
+    if y.shape[0] != n:
+        raise ValueError(f"Invalid {names[1]}: expected {n} samples to match {names[0]}, received "
+                         f"{y.shape[0]}")
+    y = prepare_targets(y, model.loss, model.output_shape, model._dtype, model._device, names[1])
+    if swb is None:
+        return x, y, None
+    sw = to_tensor(swb, names[2])
+    if sw.dim() == 2 and sw.shape[1] == 1:
+        sw = sw[:, 0]
+    if sw.dim() != 1 or sw.shape[0] != n:
+        raise ValueError(f"Invalid {names[2]}: expected shape ({n},) to match {names[0]}, received "
+                         f"{tuple(sw.shape)}")
+    check_fits(sw, model._dtype, names[2])
+    if bool((sw < 0).any()):
+        raise ValueError(f"Invalid {names[2]}: expected non-negative weights, received negative ones")
+    return x, y, sw.to(model._device, model._dtype, non_blocking=True)
 
 
 def no_batches_error(batches) -> ValueError:
