@@ -1,6 +1,8 @@
 """Hostile and malformed input (issue 9): every bad value is a ValueError / TypeError naming the
 argument, raised before any weight or optimizer state changes."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -226,3 +228,27 @@ def test_long_double_and_unsigned_data_are_read_as_numbers():
         model.predict(huge, verbose=0)
     with pytest.raises(ValueError, match="Invalid x: .*finite"):
         model.fit(np.full((4, 2), 1e300), np.ones((4, 1)), verbose=0)  # inf once in float32
+
+
+# ----- item 3: TerminateOnNaN checks the gradients too ----------------------------------------
+def test_terminate_on_nan_catches_an_overflowing_gradient_with_a_finite_loss(capsys):
+    model = ks.Sequential([ks.Input((1,)), ks.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.get_weights()
+    x = np.array([[1.5e19]], dtype=np.float32)  # loss (w x - y)^2 ~ 2e38 is finite in float32,
+    y = np.zeros((1, 1), dtype=np.float32)      # its gradient 2 (w x - y) x ~ 7e38 is not
+    nan = ks.callbacks.TerminateOnNaN()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[nan])
+    assert nan.bad_gradient and math.isfinite(nan.bad_loss)
+    assert (nan.stopped_epoch, nan.stopped_batch) == (0, 0)
+    assert same(model.get_weights(), before) and model.optimizer.iterations == 0
+    assert "gradient" in capsys.readouterr().out
+    with pytest.raises(RuntimeError, match="gradient"):
+        model.fit(x, y, verbose=0, callbacks=[ks.callbacks.TerminateOnNaN(raise_error=True)])
+    assert same(model.get_weights(), before)
+
+
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_terminate_on_nan_raise_error_must_be_a_bool(value):
+    with pytest.raises(TypeError, match=f"raise_error.*{value!r}"):
+        ks.callbacks.TerminateOnNaN(raise_error=value)
