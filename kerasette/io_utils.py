@@ -5,12 +5,22 @@ over the target (`os.replace` is atomic on POSIX and Windows): a reader, or a ru
 crash, sees the old file or the new one, never half of one. `safe_load` uses
 `torch.load(weights_only=True)`, which rebuilds tensors, numbers, strings and containers but never
 runs code stored in the file.
+
+A process killed mid-write (kill -9, power loss) cannot remove its temporary file. Each temporary
+file is named after its target, host and writer process (`.model.pt.tmp-<host>-<pid>-<random>`),
+so the next save into the same folder removes the ones whose writer on this host is gone (for any
+target there: a checkpoint series "ckpt-{epoch}.pt" never saves the same name twice): strays never
+pile up, and a save in progress in another live process is left alone. (On Windows, where a
+process cannot be probed safely, strays are kept.)
 """
 
 import os
+import socket
 import tempfile
 
 import torch
+
+_TMP_TAG = ".tmp-"
 
 
 def check_filepath(path, name: str = "filepath") -> str:
@@ -36,8 +46,9 @@ def atomic_save(obj, path) -> None:
                          f"{os.path.join(path, 'model.keras')!r}")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    remove_stale_temporaries(path)
+    prefix = f".{os.path.basename(path)}{_TMP_TAG}{_host()}-{os.getpid()}-"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
@@ -48,6 +59,48 @@ def atomic_save(obj, path) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def remove_stale_temporaries(path) -> list:
+    """Remove the temporary files `atomic_save` left in `path`'s folder when their writer, a
+    process on this host, was killed; returns the names removed."""
+    if os.name == "nt":
+        return []
+    folder = os.path.dirname(os.path.abspath(path))
+    tag = f"{_TMP_TAG}{_host()}-"
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        if not name.startswith(".") or tag not in name:
+            continue
+        pid = name.rsplit(tag, 1)[1].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except FileNotFoundError:  # another save removed it first
+            pass
+    return removed
+
+
+def _host() -> str:
+    return socket.gethostname().replace("-", "_") or "host"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # a save in progress in another thread of this process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def safe_load(path, map_location="cpu"):

@@ -3,10 +3,14 @@ a file must take at most half of this machine's memory, or the request is refuse
 instead of a MemoryError (or minutes of swapping) after part of the work was done. Half, because
 nothing useful is done with such a tensor without a second one as large (a gradient, a copy)."""
 
+import contextlib
 import math
 import os
+import threading
 
 import torch
+
+_budget = threading.local()  # .left: elements still allowed inside `allocation_budget`, or absent
 
 
 def machine_memory_bytes() -> int:
@@ -40,4 +44,23 @@ def check_allocation(shape, dtype: torch.dtype, what: str) -> int:
         raise ValueError(f"Invalid {what}: shape {dims} holds {count} {str(dtype).removeprefix('torch.')} "
                          f"values ({_human(nbytes)}), more than half this machine's memory "
                          f"({_human(limit)})")
+    left = getattr(_budget, "left", None)
+    if left is not None:
+        if count > left[0]:
+            raise ValueError(f"Invalid {what}: shape {dims} ({count} values) is more than "
+                             f"{left[1]} allows ({left[0]} values left)")
+        left[0] -= count
     return count
+
+
+@contextlib.contextmanager
+def allocation_budget(elements: int, source: str):
+    """Inside the block, `check_allocation` (every `add_weight`) refuses to go beyond `elements`
+    values in total: loading a file builds its architecture within the size of the tensors it
+    stores, so a 2 KB file declaring a 4 GiB model is refused before anything large exists."""
+    saved = getattr(_budget, "left", None)
+    _budget.left = [int(elements), source]
+    try:
+        yield
+    finally:
+        _budget.left = saved

@@ -14,6 +14,8 @@ import torch
 
 from .. import losses, metrics, optimizers
 from ..io_utils import atomic_save, check_filepath, safe_load
+from ..layers.weight_values import assign_all
+from ..sizes import allocation_budget
 
 MODEL_FORMAT = "kerasette.model"
 WEIGHTS_FORMAT = "kerasette.weights"
@@ -60,7 +62,8 @@ def load_model(path, compile: bool = True):
 
     payload = _load(path)
     _check_format(payload, MODEL_FORMAT, path)
-    arch = json.loads(payload["config"])
+    _, values = _stored_weights(payload, path)
+    arch = _architecture(payload, path)
     classes = {"Sequential": Sequential, "Model": Model, "Functional": Model}
     cls = classes.get(arch.get("class_name"))
     if cls is None:  # a subclassed model registered with kerasette.layers.register
@@ -68,22 +71,32 @@ def load_model(path, compile: bool = True):
             cls = layers_mod.get(arch.get("class_name"))
         except (TypeError, ValueError):
             cls = None
-    if cls is None or not issubclass(cls, Model):
+    if not isinstance(cls, type) or not issubclass(cls, Model):
         raise ValueError(f"Invalid model file {path!s}: unknown model class "
                          f"{arch.get('class_name')!r}; expected one of {sorted(classes)} or a "
                          f"model class registered with kerasette.layers.register")
-    model = cls.from_config(arch["config"])
+    # Built within the size of the stored tensors: a file that declares more refuses to build.
+    with allocation_budget(sum(v.numel() for v in values), f"the tensors stored in {path!s}"):
+        try:
+            model = cls.from_config(arch["config"])
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+            raise ValueError(f"Invalid model file {path!s}: its architecture cannot be built "
+                             f"({type(e).__name__}: {e})") from e
     if payload.get("dtype") in _DTYPES:  # the saved model's float type, whatever floatx is now
         model.to(_DTYPES[payload["dtype"]])
     _assign_weights(model, payload, path)
     if compile and payload.get("compile"):
-        settings = json.loads(payload["compile"])
-        model.compile(optimizer=optimizers.get(settings["optimizer"]),
-                      loss=_map(settings["loss"], losses.get, leaf=dict),
-                      loss_weights=settings.get("loss_weights"),
-                      metrics=settings["metrics"], weighted_metrics=settings["weighted_metrics"])
-        if payload.get("optimizer_state") is not None:
-            model.optimizer.set_state(payload["optimizer_state"])
+        try:
+            settings = json.loads(payload["compile"])
+            model.compile(optimizer=optimizers.get(settings["optimizer"]),
+                          loss=_map(settings["loss"], losses.get, leaf=dict),
+                          loss_weights=settings.get("loss_weights"),
+                          metrics=settings["metrics"], weighted_metrics=settings["weighted_metrics"])
+            if payload.get("optimizer_state") is not None:
+                model.optimizer.set_state(payload["optimizer_state"])
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as e:
+            raise ValueError(f"Invalid model file {path!s}: its compile settings or optimizer "
+                             f"state cannot be restored ({type(e).__name__}: {e})") from e
     return model
 
 
@@ -130,8 +143,32 @@ def _weights_payload(model) -> dict:
             "weights": [w.value.detach().cpu().clone() for w in model.weights]}
 
 
-def _assign_weights(model, payload, path) -> None:
+def _stored_weights(payload, path):
+    """(names, tensors) stored in a file, checked to be lists of strings and of real tensors."""
     names, values = payload.get("weight_names", []), payload.get("weights", [])
+    if not isinstance(names, (list, tuple)) or not isinstance(values, (list, tuple)) or \
+            len(names) != len(values) or not all(isinstance(n, str) for n in names) or \
+            not all(isinstance(v, torch.Tensor) and v.is_floating_point() for v in values):
+        raise ValueError(f"Invalid weights file {path!s}: expected a list of weight names and a "
+                         f"list of float tensors of the same length")
+    return list(names), list(values)
+
+
+def _architecture(payload, path) -> dict:
+    config = payload.get("config")
+    try:
+        arch = json.loads(config) if isinstance(config, str) else None
+    except (ValueError, RecursionError) as e:
+        raise ValueError(f"Invalid model file {path!s}: its architecture is not valid JSON "
+                         f"({e})") from e
+    if not isinstance(arch, dict) or not isinstance(arch.get("config"), dict):
+        raise ValueError(f"Invalid model file {path!s}: expected an architecture "
+                         f'{{"class_name": ..., "config": {{...}}}}, received {config!r:.200}')
+    return arch
+
+
+def _assign_weights(model, payload, path) -> None:
+    names, values = _stored_weights(payload, path)
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built: build it (or fit / predict once) "
                          f"before loading weights from {path!s}")
@@ -147,8 +184,8 @@ def _assign_weights(model, payload, path) -> None:
     if len(values) != len(targets):
         raise ValueError(f"Invalid weights file {path!s}: it holds {len(values)} weights, the model "
                          f"has {len(targets)} (first extra: '{names[len(targets)]}')")
-    for w, v in zip(targets, values):
-        w.assign(v.to(device=w.value.device, dtype=w.value.dtype))
+    # every value checked (finite, fits the dtype) before the first is copied
+    assign_all(targets, values, f"model '{model.name}'", arg=f"weights file {path!s}")
 
 
 def _check_format(payload, expected, path) -> None:
