@@ -420,6 +420,19 @@ def test_op_layers_serialize_through_json(layer):
     assert type(again) is type(layer) and again.get_config() == layer.get_config()
 
 
+def test_model_with_op_layers_saves_and_loads(tmp_path):
+    inputs = ks.Input((4,))
+    h = ks.ops.multiply(ks.ops.sqrt(ks.ops.abs(ks.layers.Dense(3)(inputs))), 2.0)
+    outputs = ks.ops.sum(h, axis=-1, keepdims=True)
+    model = ks.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="mse")
+    x = torch.randn(5, 4)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = ks.models.load_model(path)
+    torch.testing.assert_close(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_every_listed_differentiable_op_exists():
     assert all(callable(getattr(ops, name)) for name in ops.DIFFERENTIABLE)
     assert math.isclose(float(ops.sum(ops.ones((2, 2)))), 4.0)
