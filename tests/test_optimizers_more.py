@@ -350,3 +350,14 @@ def test_ftrl_refuses_a_zero_rate_from_a_schedule():
     opt.build(make_weights(frozen=False))
     with pytest.raises(ValueError, match="> 0"):
         opt.step()
+
+
+def test_keras2_lr_attribute_points_to_learning_rate():
+    opt = Adam(0.01)
+    with pytest.raises(AttributeError, match="learning_rate"):
+        _ = opt.lr
+    with pytest.raises(AttributeError, match="learning_rate"):
+        opt.lr = 0.1
+    with pytest.raises(AttributeError, match="no attribute 'momentumm'"):
+        _ = opt.momentumm
+    assert not hasattr(opt, "lr") and opt.learning_rate == 0.01

@@ -36,6 +36,10 @@ from .learning_rate import LearningRate, check_rate
 _KERAS_ONLY_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                         "loss_scale_factor": None, "gradient_accumulation_steps": None}
 
+_LR_RENAMED = ("Keras 3 renamed optimizer.lr to optimizer.learning_rate (read it with "
+               "float(...) or .numpy(), set it with .assign(value) or "
+               "ks.backend.set_value(optimizer.learning_rate, value))")
+
 # Keras 2 spellings that Keras 3 removed: refused with the Keras 3 way of saying the same thing.
 _REMOVED = {
     "lr": "Keras 3 renamed it: use learning_rate={value!r}",
@@ -144,9 +148,16 @@ class Optimizer:
         self._refresh_views()
 
     def __setattr__(self, name, value):
+        if name == "lr":
+            raise AttributeError(_LR_RENAMED)
         object.__setattr__(self, name, value)
         if name in self._tensor_constants and getattr(self, "buffer", None) is not None:
             self._make_constants()  # a hyperparameter changed after build: keep the flat path in step
+
+    def __getattr__(self, name):
+        if name == "lr":
+            raise AttributeError(_LR_RENAMED)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _make_constants(self) -> None:
         params = self.buffer.params
