@@ -240,8 +240,9 @@ def check_primitives_reports(out_dir, world):
         bounds = [json.loads((out_dir / f"rank{r}.json").read_text())["bounds"][str(n)]
                   for r in range(world)]
         assert [i for lo, hi in bounds for i in range(lo, hi)] == list(range(n))
-    written = sorted(p.name for p in out_dir.glob("*.txt"))
-    assert written == ["decorated_rank0.txt", "written_by_rank0.txt"]  # rank 0 only
+    written = sorted(p.name for p in out_dir.glob("*.txt")) + [p.name for p in out_dir.glob("*.csv")]
+    assert written == ["decorated_rank0.txt", "written_by_rank0.txt", "log_rank0.csv"]  # rank 0 only
+    assert (out_dir / "log_rank0.csv").read_text().splitlines() == ["epoch,loss", "0,0.5", "1,0.25"]
 
 
 def test_primitives_on_2_ranks_under_torchrun(tmp_path):
@@ -347,3 +348,29 @@ def test_step_sync_in_one_process_is_the_plain_step():
     r = sync.reduce(torch.tensor(float("nan"), dtype=torch.float64))
     assert r.nonfinite and not r.stop
     assert torch.equal(grads, torch.ones(4, dtype=torch.float64))
+
+
+def test_writer_only_forwards_every_hook_in_one_process_and_wraps_only_writers(tmp_path):
+    from kerasette.callbacks.callback import HOOKS
+    from kerasette.distribution.writer_callbacks import WriterOnly, wrap_writers
+
+    calls = []
+
+    class Recorder(ks.callbacks.Callback):
+        pass
+
+    for hook in HOOKS:
+        setattr(Recorder, hook, lambda self, *a, _h=hook, **k: calls.append(_h))
+    s = Strategy(rank=0, world_size=1, device="cpu")
+    wrapped = WriterOnly(Recorder(), s)
+    for hook in HOOKS:
+        assert wrapped._wants_hook(hook)
+        getattr(wrapped, hook)(*([0] if "epoch" in hook or "batch" in hook or "backward" in hook
+                                 else []))
+    assert calls == list(HOOKS)
+    stop = ks.callbacks.EarlyStopping()
+    out = wrap_writers([ks.callbacks.CSVLogger(str(tmp_path / "a.csv")), stop], s)
+    assert isinstance(out[0], WriterOnly) and out[1] is stop
+    assert not out[0]._wants_hook("on_train_batch_end")
+    with pytest.raises(TypeError, match="Invalid inner: expected a ks.callbacks.Callback, received int"):
+        WriterOnly(3, s)

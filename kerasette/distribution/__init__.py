@@ -75,14 +75,15 @@ argument check (a bad argument raises on every rank alike, before any collective
 7. I/O: History and logs on every rank; the progress bar, prints, CSVLogger, ModelCheckpoint,
    BackupAndRestore and TensorBoard write on rank 0 only, inside `strategy.writer_section(name)`
    (or `@strategy.writer_only`), which ends with a barrier that also carries rank 0's failure to
-   the others. load_weights / BackupAndRestore restore: rank 0 reads, then broadcast_from_writer.
+   the others; `writer_callbacks.wrap_writers(callbacks, strategy)` does it for the writing
+   callbacks. load_weights / BackupAndRestore restore: rank 0 reads, then broadcast_from_writer.
 
 8. Failure: an exception in fit on one rank ends that process; its peers fail in their next
    collective (at once when its sockets close, else after `timeout`) with a RuntimeError naming
    their rank and operation, and every later collective on them refuses at once.
 """
 
-from . import share, step
+from . import share, step, writer_callbacks
 from .current import distribution, set_distribution
 from .data_parallel import DataParallel
 from .environment import OPT_OUT_VARIABLE, read_launch
@@ -92,4 +93,5 @@ from .strategy import Strategy
 __all__ = [
     "DataParallel", "OPT_OUT_VARIABLE", "Strategy", "distribution", "read_launch",
     "set_distribution", "shard_bounds", "shard_sizes", "share", "step",
+    "writer_callbacks",
 ]

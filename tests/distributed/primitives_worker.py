@@ -141,6 +141,18 @@ def save(name):
 assert save("decorated") == ("decorated" if rank == 0 else None)
 assert os.path.exists(os.path.join(out_dir, "decorated_rank0.txt"))
 
+# The writing callbacks, wrapped: every rank calls the hooks, rank 0 alone writes the CSV file.
+csv_path = os.path.join(out_dir, f"log_rank{rank}.csv")
+(logger,) = ks.distribution.writer_callbacks.wrap_writers([ks.callbacks.CSVLogger(csv_path)], s)
+logger.on_train_begin()
+for epoch in range(2):
+    logger.on_epoch_begin(epoch)
+    logger.on_train_batch_end(0, {"loss": 1.0})
+    logger.on_epoch_end(epoch, {"loss": 0.5 / (epoch + 1)})
+logger.on_train_end()
+assert os.path.exists(os.path.join(out_dir, "log_rank0.csv"))  # written before the meeting
+assert os.path.exists(csv_path) == (rank == 0)
+
 # A failure in rank 0's I/O reaches every rank as an error, not a wait.
 try:
     with s.writer_section("failing save") as writing:
