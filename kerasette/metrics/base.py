@@ -1,24 +1,49 @@
-"""The metric protocol and the running mean every simple metric is built on.
+"""The metric protocol (Keras 3's `Metric`), and the running mean and sum simple metrics build on.
 
-A metric keeps running sums as tensors on the device of the data it sees, so updating it never
-waits for the device (no `.item()`, `.cpu()` or `bool(tensor)`); only `result()` followed by the
-caller's `.item()` reads a number back.
+A metric keeps its state in variables (`add_variable`): tensors on the device of the data it sees,
+updated in place, so updating never waits for the device (no `.item()`, `.cpu()` or
+`bool(tensor)`); only `result()` followed by the caller's `.item()` reads a number back.
 
     m.reset_state()
     m.update_state(y_true, y_pred, sample_weight=None)   # a few tensor ops per batch
-    m.result()                                            # 0-d tensor on the data's device
+    m.result()                                            # a fresh tensor on the data's device
 
-Accumulators are allocated lazily on the first update after a reset, with the device of `y_pred`
-and a float dtype chosen from it (float64 stays float64; float16/bfloat16 accumulate in float32;
-integer inputs use `config.floatx()`), unless a `dtype` is given to the constructor.
+Writing one (Keras's guide; the same code runs in `model.compile(metrics=[...])`):
+
+    class BinaryTruePositives(ks.metrics.Metric):
+        def __init__(self, name="binary_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), initializer="zeros", name="tp")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            values = (y_true.bool() & (y_pred > 0.5)).to(self.dtype)
+            if sample_weight is not None:
+                values = values * torch.as_tensor(sample_weight, dtype=self.dtype).reshape(-1, 1)
+            self.true_positives.assign_add(values.sum())
+
+        def result(self):
+            return self.true_positives      # a variable is returned as a copy of its value
+
+`reset_state()` puts every variable back to its initializer's value (zeros unless given).
+
+Data parallelism: every built-in metric's variables are sums over samples (aggregation "sum"), so
+the state of several processes combines by adding the variables; each class's docstring names
+them.
+
+Dtypes: the variables of a metric built with `dtype=None` follow the data (the first update after a
+reset converts them): float64 inputs accumulate in float64, float16 / bfloat16 in float32, and
+integer inputs in `config.floatx()`; `dtype="float64"` fixes it. `metric.dtype` is that fixed dtype
+or floatx. Before any update the variables are on the CPU.
 """
 
+import functools
 import re
 
 import numpy as np
 import torch
 
 from .. import config
+from .variable import MetricVariable, parse_variable_dtype
 
 _FLOAT_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
                  "float32": torch.float32, "float64": torch.float64}
@@ -104,42 +129,106 @@ def is_number(x) -> bool:
 
 def div_no_nan(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     """num / den, and 0 where den == 0 (Keras's `divide_no_nan`), with no device sync."""
-    return torch.where(den != 0, num / den, torch.zeros((), dtype=num.dtype, device=num.device))
+    return torch.where(den != 0, num / den, 0.0)
 
 
 class Metric:
-    """Base class: a named streaming statistic with tensor accumulators.
+    """Base class: a named streaming statistic whose state is a list of variables.
 
-    Subclasses implement `update_state`, `result`, and `_reset_accumulators` (called by
-    `reset_state`), and extend `get_config` with their constructor arguments.
+    Subclasses create their state with `add_variable` in `__init__` (or on the first update, when
+    a shape depends on the data) and implement `update_state` and `result`; they extend
+    `get_config` with their constructor arguments.
     """
 
     def __init__(self, name: str | None = None, dtype=None):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
         self.name = name if name is not None else _snake(type(self).__name__)
-        self.dtype = _parse_dtype(dtype)
-        self.reset_state()
+        self._forced_dtype = _parse_dtype(dtype)
+        self._variables: list[MetricVariable] = []
+        self._fresh = True  # no update since the last reset: variables may still change dtype
+
+    def __init_subclass__(cls, **kwargs):
+        """Every `result` gives a new tensor: a variable returned by a subclass (as Keras's guide
+        writes) is copied, so a logged result never changes with later updates."""
+        super().__init_subclass__(**kwargs)
+        if "result" in cls.__dict__:
+            raw = cls.__dict__["result"]
+
+            @functools.wraps(raw)
+            def result(self):
+                return self._as_result(raw(self))
+
+            cls.result = result
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype fixed by the constructor, else `config.floatx()`'s (Keras's default)."""
+        return self._forced_dtype or config.floatx_dtype()
+
+    # ----- state -------------------------------------------------------------------------------
+    def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="sum",
+                     name=None) -> MetricVariable:
+        """Create and register a state variable (Keras 3 signature). Returns a MetricVariable
+        with `.assign`, `.assign_add`, `.numpy()` and tensor arithmetic."""
+        if "_variables" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() in __init__ "
+                               f"before add_variable")
+        dtype = parse_variable_dtype(dtype)
+        follows = dtype is None and self._forced_dtype is None
+        variable = MetricVariable(shape, initializer, dtype or self.dtype, name, aggregation,
+                                  follows_data=follows)
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None) -> MetricVariable:
+        """Keras's other spelling of `add_variable` (initializer None means zeros)."""
+        return self.add_variable(shape, initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self) -> list[MetricVariable]:
+        return list(self._variables)
 
     def reset_state(self) -> None:
-        """Forget everything seen; accumulators are re-allocated on the next update."""
-        self._reset_accumulators()
+        """Every variable back to its initializer's value (in place, on its device)."""
+        for variable in self._variables:
+            variable.reset()
+        self._fresh = True
 
-    def _reset_accumulators(self) -> None:
-        raise NotImplementedError
+    def _prepare(self, like: torch.Tensor) -> torch.dtype:
+        """For the built-in metrics: put the state on `like`'s device and, on the first update
+        after a reset, in the float dtype suited to `like` (see the module docstring). Returns
+        the dtype to accumulate in."""
+        if self._fresh:
+            self._acc_dtype = accumulator_dtype(like, self._forced_dtype)
+            for variable in self._variables:
+                variable._retarget(like.device, self._acc_dtype if variable._follows_data
+                                   else variable.dtype)
+            self._fresh = False
+        else:
+            for variable in self._variables:
+                if variable.device != like.device:
+                    variable._retarget(like.device, variable.dtype)
+        return self._acc_dtype
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def _as_result(self, value) -> torch.Tensor:
+        if isinstance(value, MetricVariable):
+            return value.value.clone()
+        if isinstance(value, torch.Tensor):
+            if any(value is v.value for v in self._variables):
+                return value.clone()
+            return value
+        return torch.as_tensor(value, dtype=self.dtype)
+
+    # ----- what a subclass writes ---------------------------------------------------------------
+    def update_state(self, *args, **kwargs) -> None:
         raise NotImplementedError
 
     def result(self) -> torch.Tensor:
         raise NotImplementedError
 
-    def _empty_result(self) -> torch.Tensor:
-        """The result before any update: 0.0 on the CPU (no device has been seen yet)."""
-        return torch.zeros((), dtype=self.dtype or config.floatx_dtype())
-
     def get_config(self) -> dict:
-        return {"name": self.name, "dtype": _dtype_name(self.dtype)}
+        return {"name": self.name, "dtype": _dtype_name(self._forced_dtype)}
 
     @classmethod
     def from_config(cls, config_: dict):
@@ -163,78 +252,106 @@ class Mean(Metric):
     or a tensor of shape (), (N,) or (N, 1). With no update, or a zero total weight, the result
     is 0.
 
-    State: `total` (tensor), the sample count from unweighted / number-weighted updates (a Python
-    float: it comes from shapes, so it costs no device op), and the sum of tensor weights (a tensor,
-    allocated only when one is given).
+    State (sums): `total` = sum_i w_i v_i and `count` = sum_i w_i.
     """
 
     def __init__(self, name: str = "mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
-
-    def _reset_accumulators(self) -> None:
-        self._total = None
-        self._count = 0.0
-        self._weight_sum = None
-
-    def _prepare(self, x: torch.Tensor) -> torch.dtype:
-        """Allocate (or move) the running total for x's device; return the accumulator dtype."""
-        if self._total is None:
-            self._total = torch.zeros((), dtype=accumulator_dtype(x, self.dtype), device=x.device)
-        elif self._total.device != x.device:
-            self._total = self._total.to(x.device)
-            if self._weight_sum is not None:
-                self._weight_sum = self._weight_sum.to(x.device)
-        return self._total.dtype
+        self.total = self.add_variable((), "zeros", name="total")
+        self.count = self.add_variable((), "zeros", name="count")
+        self._positive_count = True
 
     def update_state(self, values, sample_weight=None) -> None:
-        total = self._total
+        total = self.total.value
         if (type(sample_weight) in (int, float) and isinstance(values, torch.Tensor)
-                and values.dim() == 0 and total is not None and values.device == total.device):
-            # fast path for the model's loss tracker (a 0-d batch loss weighted by the batch size),
-            # one kernel; `_accumulate` below is the general twin and gives the same sums
+                and values.dim() == 0 and not self._fresh and values.device == total.device):
+            # fast path for a 0-d batch value weighted by the batch size: two adds;
+            # `_accumulate` below is the general twin and gives the same sums
             total.add_(values, alpha=sample_weight)
-            self._count += sample_weight
+            self.count.value.add_(sample_weight)
+            self._positive_count &= sample_weight > 0
             return
         if not isinstance(values, torch.Tensor):
-            values = to_tensor(values, total.device if total is not None else None)
+            values = to_tensor(values, None if self._fresh else total.device)
         self._accumulate(values, sample_weight)
 
     def _accumulate(self, values: torch.Tensor, sample_weight) -> None:
-        dtype = self._prepare(values)
+        w = None
         if sample_weight is not None and not is_number(sample_weight):
             n = values.shape[0] if values.dim() > 0 else 1
-            w = sample_weights(sample_weight, n, values.device, dtype)
+            w = sample_weights(sample_weight, n, values.device,
+                               accumulator_dtype(values, self._forced_dtype))
+        dtype = self._prepare(values)
+        total, count = self.total.value, self.count.value
         v = values if values.dim() == 0 else per_sample(values)
         n = v.numel()
+        self._positive_count &= n > 0 and (sample_weight is None or (
+            w is None and float(sample_weight) > 0))
         if sample_weight is None:
-            self._total.add_(v if v.dim() == 0 else v.sum())
-            self._count += n
-        elif is_number(sample_weight):
-            self._total.add_(v if v.dim() == 0 else v.sum(), alpha=float(sample_weight))
-            self._count += float(sample_weight) * n
+            total.add_(v if v.dim() == 0 else v.sum())
+            count.add_(n)
+        elif w is None:  # a number
+            total.add_(v if v.dim() == 0 else v.sum(), alpha=float(sample_weight))
+            count.add_(float(sample_weight) * n)
         else:
-            v = v.to(dtype)
-            self._total.add_((v * w).sum() if w.dim() == 0 or v.dim() == 0 else torch.dot(v, w))
-            ws = w * n if w.dim() == 0 else w.sum()
-            if self._weight_sum is None:
-                self._weight_sum = ws.clone()
-            else:
-                self._weight_sum.add_(ws)
+            v, w = v.to(dtype), w.to(dtype)
+            total.add_((v * w).sum() if w.dim() == 0 or v.dim() == 0 else torch.dot(v, w))
+            count.add_(w * n if w.dim() == 0 else w.sum())
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        # True while every update surely added to `count` (samples, positive number weights):
+        # result() is then one division; a Python flag, so result() never reads the device
+        self._positive_count = True
 
     def result(self) -> torch.Tensor:
-        if self._total is None:
-            return self._empty_result()
-        if self._weight_sum is None:
-            if self._count == 0:
-                return torch.zeros_like(self._total)
-            return self._total / self._count
-        return div_no_nan(self._total, self._weight_sum + self._count)
+        total, count = self.total.value, self.count.value
+        if self._fresh:
+            return torch.zeros_like(total)
+        if self._positive_count:
+            return total / count
+        return div_no_nan(total, count)
+
+
+class Sum(Metric):
+    """Running (weighted) sum of values: result = sum_i w_i s_i, s_i the sum of sample i's values
+    (unweighted: the sum of everything seen). `update_state(values, sample_weight=None)` takes
+    the weights as `Mean` does.
+
+    State (a sum): `total`.
+    """
+
+    def __init__(self, name: str = "sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.total = self.add_variable((), "zeros", name="total")
+
+    def update_state(self, values, sample_weight=None) -> None:
+        if not isinstance(values, torch.Tensor):
+            values = to_tensor(values, None if self._fresh else self.total.device)
+        w = None
+        if sample_weight is not None and not is_number(sample_weight):
+            n = values.shape[0] if values.dim() > 0 else 1
+            w = sample_weights(sample_weight, n, values.device,
+                               accumulator_dtype(values, self._forced_dtype))
+        dtype = self._prepare(values)
+        total = self.total.value
+        if sample_weight is None:
+            total.add_(values.sum().to(dtype))
+        elif w is None:
+            total.add_(values.sum().to(dtype), alpha=float(sample_weight))
+        else:
+            s = values.to(dtype).reshape(values.shape[0] if values.dim() else 1, -1).sum(1)
+            total.add_((s * w.to(dtype)).sum())
+
+    def result(self) -> torch.Tensor:
+        return self.total.value.clone()
 
 
 class MeanMetricWrapper(Mean):
     """Mean over samples of a per-sample function: result = sum_i w_i f(y_true, y_pred)_i / sum w_i.
 
-    `fn(y_true, y_pred, **kwargs)` returns one value per sample, shape (N,).
+    `fn(y_true, y_pred, **kwargs)` returns one value per sample, shape (N,) (or (N, ...), averaged
+    per sample). State: Mean's `total` and `count` (sums).
     """
 
     def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
@@ -252,7 +369,7 @@ class MeanMetricWrapper(Mean):
         if not isinstance(values, torch.Tensor):
             values = torch.as_tensor(values, device=y_pred.device)
         if not values.is_floating_point():
-            values = values.to(accumulator_dtype(values, self.dtype))
+            values = values.to(accumulator_dtype(values, self._forced_dtype))
         self._accumulate(values, sample_weight)
 
     def get_config(self) -> dict:

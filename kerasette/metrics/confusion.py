@@ -1,9 +1,10 @@
-"""Metrics from confusion counts: Precision, Recall and AUC.
+"""Metrics from confusion counts: TruePositives, FalsePositives, TrueNegatives, FalseNegatives,
+Precision, Recall and AUC (Keras 3.16 `keras/src/metrics/confusion_metrics.py`).
 
 Predictions are classified positive when y_pred > threshold; labels are positive when nonzero.
 Every element of y_pred counts as one binary decision (multi-label outputs are flattened, as in
 Keras with `multi_label=False`); a per-sample weight weights all of that sample's elements.
-Counts are (weighted) sums kept as tensors on the data's device.
+Counts are (weighted) sums kept in one variable `counts` per metric, on the data's device.
 """
 
 import torch
@@ -19,28 +20,24 @@ def _check_threshold(value, what: str) -> float:
 
 
 class _CountingMetric(Metric):
-    """Shared plumbing: one 1-d accumulator tensor of `_size()` counts, allocated lazily."""
+    """Shared plumbing: one 1-d variable `counts` of `_size()` (weighted) counts, a sum."""
 
-    def _reset_accumulators(self) -> None:
-        self._acc = None
+    def __init__(self, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.counts = self.add_variable((self._size(),), "zeros", name="counts")
 
     def _size(self) -> int:
         raise NotImplementedError
 
     def _inputs(self, y_true, y_pred, sample_weight):
         """-> (labels bool, predictions float, elementwise weights or None), all the same shape,
-        and the accumulator tensor for their device."""
+        and the counts tensor on their device."""
         y_pred = to_tensor(y_pred)
         y_true = to_tensor(y_true, y_pred.device)
         y_true, y_pred = self._select(*align(y_true, y_pred))
-        if self._acc is None:
-            dtype = accumulator_dtype(y_pred, self.dtype)
-            self._acc = torch.zeros(self._size(), dtype=dtype, device=y_pred.device)
-        elif self._acc.device != y_pred.device:
-            self._acc = self._acc.to(y_pred.device)
-        dtype = self._acc.dtype
         w = None
         if sample_weight is not None:
+            dtype = accumulator_dtype(y_pred, self._forced_dtype)
             n = y_pred.shape[0] if y_pred.dim() > 0 else 1
             if is_number(sample_weight):
                 w = torch.full((), float(sample_weight), dtype=dtype, device=y_pred.device)
@@ -49,10 +46,90 @@ class _CountingMetric(Metric):
             if w.dim() == 1 and y_pred.dim() > 1:  # one weight per sample -> per element
                 w = w.reshape(-1, *([1] * (y_pred.dim() - 1)))
             w = w.expand(y_pred.shape)
-        return y_true != 0, y_pred.to(dtype), w, self._acc
+        dtype = self._prepare(y_pred)
+        if w is not None and w.dtype != dtype:
+            w = w.to(dtype)
+        return y_true != 0, y_pred.to(dtype), w, self.counts.value
 
     def _select(self, y_true, y_pred):
         return y_true, y_pred
+
+
+def _parse_thresholds(value) -> list[float]:
+    """Keras's `thresholds`: None (0.5), one float, or a list of floats, each in [0, 1]."""
+    values = [0.5] if value is None else (list(value) if isinstance(value, (list, tuple))
+                                          else [value])
+    if not values or not all(is_number(v) and 0.0 <= float(v) <= 1.0 for v in values):
+        raise ValueError(f"Invalid thresholds: expected None, a float in [0, 1] or a list of "
+                         f"them, received {value!r}")
+    return [float(v) for v in values]
+
+
+class _ConfusionCount(_CountingMetric):
+    """The (weighted) number of one confusion-matrix case at each threshold (Keras 3.16
+    `_ConfusionMatrixConditionCount`): an element is predicted positive when y_pred > t and is a
+    positive label when y_true != 0. State (a sum): `counts`, one entry per threshold. result() is
+    a 0-d tensor for one threshold, else a vector of one count per threshold."""
+
+    _predicted = None  # True / False: which prediction the case counts
+    _positive = None   # True / False: which label the case counts
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        self._threshold_list = _parse_thresholds(thresholds)
+        self.thresholds = thresholds if thresholds is None or is_number(thresholds) \
+            else list(self._threshold_list)
+        self._thresholds_cache = None
+        super().__init__(name=name, dtype=dtype)
+
+    def _size(self) -> int:
+        return len(self._threshold_list)
+
+    def _device_thresholds(self, like: torch.Tensor) -> torch.Tensor:
+        cached = self._thresholds_cache
+        if cached is None or cached.device != like.device or cached.dtype != like.dtype:
+            cached = torch.tensor(self._threshold_list, dtype=torch.float64).to(like.dtype)
+            self._thresholds_cache = cached = cached.to(like.device).reshape(-1, 1)
+        return cached
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        positive, y_pred, w, counts = self._inputs(y_true, y_pred, sample_weight)
+        predicted = y_pred.reshape(1, -1) > self._device_thresholds(y_pred)   # (T, M)
+        if not self._predicted:
+            predicted = ~predicted
+        label = positive.reshape(1, -1) if self._positive else ~positive.reshape(1, -1)
+        cases = (predicted & label).to(counts.dtype)
+        counts.add_(cases.sum(1) if w is None else cases @ w.reshape(-1))
+
+    def result(self) -> torch.Tensor:
+        counts = self.counts.value
+        return counts[0].clone() if counts.numel() == 1 else counts.clone()
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "thresholds": self.thresholds}
+
+
+class TruePositives(_ConfusionCount):
+    """Weighted count of positive labels predicted positive (y_true != 0 and y_pred > t)."""
+
+    _predicted, _positive = True, True
+
+
+class FalsePositives(_ConfusionCount):
+    """Weighted count of negative labels predicted positive (y_true == 0 and y_pred > t)."""
+
+    _predicted, _positive = True, False
+
+
+class TrueNegatives(_ConfusionCount):
+    """Weighted count of negative labels predicted negative (y_true == 0 and y_pred <= t)."""
+
+    _predicted, _positive = False, False
+
+
+class FalseNegatives(_ConfusionCount):
+    """Weighted count of positive labels predicted negative (y_true != 0 and y_pred <= t)."""
+
+    _predicted, _positive = False, True
 
 
 class _PrecisionRecall(_CountingMetric):
@@ -97,9 +174,8 @@ class Precision(_PrecisionRecall):
         super().__init__(thresholds, class_id, name, dtype)
 
     def result(self) -> torch.Tensor:
-        if self._acc is None:
-            return self._empty_result()
-        return div_no_nan(self._acc[0], self._acc[0] + self._acc[1])
+        acc = self.counts.value
+        return div_no_nan(acc[0], acc[0] + acc[1])
 
 
 class Recall(_PrecisionRecall):
@@ -110,9 +186,8 @@ class Recall(_PrecisionRecall):
         super().__init__(thresholds, class_id, name, dtype)
 
     def result(self) -> torch.Tensor:
-        if self._acc is None:
-            return self._empty_result()
-        return div_no_nan(self._acc[0], self._acc[0] + self._acc[2])
+        acc = self.counts.value
+        return div_no_nan(acc[0], acc[0] + acc[2])
 
 
 class AUC(_CountingMetric):
@@ -185,14 +260,12 @@ class AUC(_CountingMetric):
 
     def _counts(self):
         """tp, fp (shape (T,)) and the total positive / negative weights P, N (0-d)."""
-        hist = self._acc.view(2, self.num_thresholds + 1)
+        hist = self.counts.value.view(2, self.num_thresholds + 1)
         above = hist.flip(1).cumsum(1).flip(1)  # above[:, b] = sum over buckets >= b
         neg_total, pos_total = above[0, 0], above[1, 0]
         return above[1, 1:], above[0, 1:], pos_total, neg_total
 
     def result(self) -> torch.Tensor:
-        if self._acc is None:
-            return self._empty_result()
         tp, fp, pos_total, neg_total = self._counts()
         if self.curve == "PR" and self.summation_method == "interpolation":
             return self._interpolated_pr(tp, fp, pos_total)

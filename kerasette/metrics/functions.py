@@ -3,7 +3,8 @@
 Each function takes `(y_true, y_pred)` tensors with a batch axis first and returns one value per
 sample, shape (N,): elementwise values are averaged over every axis but the batch axis. Rank-1
 inputs of shape (N,) are one value per sample (Keras would average them into one batch value).
-The classes are their running means over all samples seen (weighted when a weight is given).
+The classes are their running means over all samples seen (weighted when a weight is given); their
+state is Mean's `total` and `count` (sums).
 
 Fast path: every function is `per_sample(elementwise(y_true, y_pred))`. Without weights the
 running total only needs sum_i per_sample_i = sum(elementwise) / k (k elements per sample), so the
@@ -105,8 +106,8 @@ class _ElementwiseMean(MeanMetricWrapper):
     _elementwise = None  # set by subclasses: the elementwise function behind self._fn
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        total = self._total
-        if (sample_weight is not None or total is None or not isinstance(y_pred, torch.Tensor)
+        total = self.total.value
+        if (sample_weight is not None or self._fresh or not isinstance(y_pred, torch.Tensor)
                 or y_pred.device != total.device):
             return super().update_state(y_true, y_pred, sample_weight)
         values = type(self)._elementwise(to_tensor(y_true, total.device), y_pred,
@@ -115,7 +116,7 @@ class _ElementwiseMean(MeanMetricWrapper):
         if values.numel() == 0:
             return
         total.add_(values.sum(), alpha=n / values.numel())
-        self._count += n
+        self.count.value.add_(n)
 
 
 class BinaryAccuracy(_ElementwiseMean):
@@ -163,3 +164,14 @@ class MeanAbsoluteError(_ElementwiseMean):
 
     def __init__(self, name: str = "mean_absolute_error", dtype=None):
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(MeanSquaredError):
+    """sqrt(mean_i mse_i): the square root of the running (weighted) mean squared error (Keras 3's
+    definition: the root is taken after averaging). State: `total`, `count` (sums)."""
+
+    def __init__(self, name: str = "root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def result(self) -> torch.Tensor:
+        return super().result().sqrt()

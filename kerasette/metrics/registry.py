@@ -4,14 +4,28 @@ A metric made from a string is named exactly by that string, so logs keys match 
 wrote: metrics=["acc"] logs "acc" and "val_acc", metrics=["mse"] logs "mse".
 """
 
+import re
+
+from .. import losses as L
 from ..serialization import class_config
-from .base import Mean, MeanMetricWrapper, Metric
-from .confusion import AUC, Precision, Recall
+from . import loss_metrics as LM
+from .base import Mean, MeanMetricWrapper, Metric, Sum
+from .confusion import (
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
+from .f_score import F1Score, FBetaScore
 from .functions import (
     BinaryAccuracy,
     CategoricalAccuracy,
     MeanAbsoluteError,
     MeanSquaredError,
+    RootMeanSquaredError,
     SparseCategoricalAccuracy,
     binary_accuracy,
     categorical_accuracy,
@@ -19,32 +33,60 @@ from .functions import (
     mean_squared_error,
     sparse_categorical_accuracy,
 )
+from .r2 import R2Score
+from .top_k import (
+    SparseTopKCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
+
+_LOSS_METRICS = (
+    LM.MeanAbsolutePercentageError, LM.MeanSquaredLogarithmicError, LM.LogCoshError,
+    LM.CosineSimilarity, LM.BinaryCrossentropy, LM.CategoricalCrossentropy,
+    LM.SparseCategoricalCrossentropy, LM.KLDivergence, LM.Poisson, LM.Hinge, LM.SquaredHinge,
+    LM.CategoricalHinge)
 
 CLASSES = {cls.__name__: cls for cls in (
-    Mean, MeanMetricWrapper, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-    MeanSquaredError, MeanAbsoluteError, Precision, Recall, AUC)}
+    Mean, Sum, MeanMetricWrapper, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
+    RootMeanSquaredError, MeanAbsoluteError, Precision, Recall, AUC, TruePositives,
+    FalsePositives, TrueNegatives, FalseNegatives, F1Score, FBetaScore, R2Score,
+    *_LOSS_METRICS)}
 
 FUNCTIONS = {f.__name__: f for f in (
     binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mean_squared_error,
-    mean_absolute_error)}
+    mean_absolute_error, top_k_categorical_accuracy, sparse_top_k_categorical_accuracy,
+    LM.cosine_similarity, L.mean_absolute_percentage_error, L.mean_squared_logarithmic_error,
+    L.log_cosh, L.huber, L.binary_crossentropy, L.categorical_crossentropy,
+    L.sparse_categorical_crossentropy, L.kl_divergence, L.poisson, L.hinge, L.squared_hinge,
+    L.categorical_hinge, L.binary_focal_crossentropy, L.categorical_focal_crossentropy)}
 
-# string id -> metric class (instantiated with name=<the string>)
+# Mean / Sum (update_state(values, sample_weight)) and the wrapper (needs a function) are not
+# y_true / y_pred metrics, so no string names them; deserialize still rebuilds them.
+_BY_CLASS_NAME = {n: c for n, c in CLASSES.items() if c not in (Mean, Sum, MeanMetricWrapper)}
+
+
+
+def _keras_snake(name: str) -> str:
+    """Keras's `to_snake_case`: TopKCategoricalAccuracy -> top_k_categorical_accuracy."""
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# string id -> metric class (instantiated with name=<the string>): Keras 3.16's ids, i.e. the
+# snake_case class names, the function names and the short aliases.
 _IDS = {
-    "binary_accuracy": BinaryAccuracy,
-    "categorical_accuracy": CategoricalAccuracy,
-    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "mse": MeanSquaredError,
-    "mean_squared_error": MeanSquaredError,
-    "mae": MeanAbsoluteError,
-    "mean_absolute_error": MeanAbsoluteError,
-    "precision": Precision,
-    "recall": Recall,
-    "auc": AUC,
+    **{_keras_snake(n): c for n, c in _BY_CLASS_NAME.items()},
+    "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "mape": LM.MeanAbsolutePercentageError, "MAPE": LM.MeanAbsolutePercentageError,
+    "msle": LM.MeanSquaredLogarithmicError, "MSLE": LM.MeanSquaredLogarithmicError,
+    "bce": LM.BinaryCrossentropy, "BCE": LM.BinaryCrossentropy,
+    "logcosh": LM.LogCoshError, "log_cosh": LM.LogCoshError,
+    "fbeta_score": FBetaScore,
 }
 _SHAPE_DEPENDENT = ("accuracy", "acc")
-# Mean (update_state(values, sample_weight)) and the wrapper (needs a function) are not y_true /
-# y_pred metrics, so no string names them; deserialize still rebuilds them.
-_BY_CLASS_NAME = {n: c for n, c in CLASSES.items() if c not in (Mean, MeanMetricWrapper)}
 
 
 def valid_ids() -> list[str]:
