@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kerasette as ks
 from kerasette import ops
@@ -436,3 +438,70 @@ def test_model_with_op_layers_saves_and_loads(tmp_path):
 def test_every_listed_differentiable_op_exists():
     assert all(callable(getattr(ops, name)) for name in ops.DIFFERENTIABLE)
     assert math.isclose(float(ops.sum(ops.ones((2, 2)))), 4.0)
+
+
+# ----- data-only ops ----------------------------------------------------------------------------------
+def test_data_only_ops_match_numpy():
+    a, b = rand(3, 4, seed=1), rand(3, 4, seed=2)
+    an, bn = a.numpy(), b.numpy()
+    for name in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal"):
+        np.testing.assert_array_equal(getattr(ops, name)(a, b).numpy(), getattr(np, name)(an, bn))
+    np.testing.assert_array_equal(ops.logical_and(a > 0, b > 0).numpy(), (an > 0) & (bn > 0))
+    np.testing.assert_array_equal(ops.logical_or(a > 0, b > 0).numpy(), (an > 0) | (bn > 0))
+    np.testing.assert_array_equal(ops.logical_not(a > 0).numpy(), ~(an > 0))
+    np.testing.assert_array_equal(ops.where(a > 0, a, b).numpy(), np.where(an > 0, an, bn))
+    assert [t.tolist() for t in ops.where([[1, 0], [0, 1]])] == [[0, 1], [0, 1]]
+    assert ops.shape(a) == (3, 4)
+    assert ops.broadcast_to(torch.ones(4), (3, 4)).shape == (3, 4)
+    np.testing.assert_allclose(ops.power(a.abs(), b).numpy(), np.power(np.abs(an), bn))
+    for name in ("sign", "floor", "ceil", "round", "log1p", "isnan", "isfinite"):
+        x = a.abs() if name == "log1p" else a
+        np.testing.assert_allclose(getattr(ops, name)(x).numpy(), getattr(np, name)(x.numpy()))
+    assert ops.zeros_like(a, dtype="int32").dtype == torch.int32 and ops.ones_like(a).sum() == 12
+    np.testing.assert_allclose(ops.logsumexp(a, axis=1).numpy(),
+                               np.log(np.exp(an).sum(1)), rtol=1e-12)
+    np.testing.assert_allclose(ops.prod(a, axis=(0, 1)).numpy(), np.prod(an), rtol=1e-12)
+    np.testing.assert_array_equal(ops.cumsum(a, axis=1).numpy(), np.cumsum(an, axis=1))
+    np.testing.assert_array_equal(ops.cumsum(a).numpy(), np.cumsum(an))
+    np.testing.assert_array_equal(ops.any(a > 1.5, axis=0).numpy(), np.any(an > 1.5, axis=0))
+    np.testing.assert_array_equal(ops.all(a > -3, keepdims=True).numpy(),
+                                  np.all(an > -3, keepdims=True))
+
+
+def test_keras_metric_docstring_idiom_runs():
+    """Keras's Metric docstring counts true positives with these ops."""
+    y_true, y_pred = torch.tensor([1, 0, 1, 1]), torch.tensor([0.9, 0.8, 0.2, 0.7])
+    y_true, y_pred = ops.cast(y_true, "bool"), ops.greater(y_pred, 0.5)
+    values = ops.cast(ops.logical_and(ops.equal(y_true, True), ops.equal(y_pred, True)), "float32")
+    weights = ops.broadcast_to(ops.cast(torch.tensor(2.0), "float32"), ops.shape(values))
+    assert float(ops.sum(ops.multiply(values, weights))) == 4.0
+
+
+@pytest.mark.parametrize("call", [lambda t: ops.equal(t, 1.0), lambda t: ops.shape(t),
+                                  lambda t: ops.where(t, 1.0, 0.0), lambda t: ops.cumsum(t)])
+def test_data_only_ops_refuse_symbolic_tensors(call):
+    with pytest.raises(TypeError, match="has no gradient.*exp"):
+        call(ks.Input((3,)))
+
+
+# ----- broadcasting backward, property-based ----------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_binary_backward_matches_autograd_for_any_broadcast(data):
+    op = data.draw(st.sampled_from(["add", "subtract", "multiply", "divide", "maximum"]))
+    out = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    shapes = []
+    for _ in range(2):
+        cut = data.draw(st.integers(0, len(out)))
+        ones = data.draw(st.lists(st.booleans(), min_size=len(out) - cut, max_size=len(out) - cut))
+        shapes.append(tuple(1 if one else n for one, n in zip(ones, out[cut:])))
+    seed = data.draw(st.integers(0, 2**16))
+    a = rand(*shapes[0], seed=seed, low=0.5, high=2.0)
+    b = -rand(*shapes[1], seed=seed + 1, low=0.5, high=2.0)  # a > 0 > b: no ties, no b == 0
+    y, backward = BinaryOp(op).forward([a, b])
+    ar, br = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+    dy = rand(*y.shape, seed=seed + 2)
+    TORCH_BINARY[op](ar, br).backward(dy)
+    da, db = backward(dy)
+    torch.testing.assert_close(da, ar.grad)
+    torch.testing.assert_close(db, br.grad)

@@ -12,12 +12,42 @@ graph node whose layer has a hand-written backward, so they can sit inside a fun
 
 The others (argmax, one_hot, creation ops, ...) raise a TypeError there that lists the ones that
 work. Modules: `numpy` (math, reductions, shapes), `nn` (activations, one_hot), `core`
-(convert_to_tensor, convert_to_numpy); the op layers are in `elementwise_layers`,
+(convert_to_tensor, convert_to_numpy), `data_only` (comparisons, logic, where, shape, ...: data
+only); the op layers are in `elementwise_layers`,
 `reduction_layers` and `shape_layers`.
 """
 
 from . import nn, numpy
 from .core import convert_to_numpy, convert_to_tensor
+from .data_only import (
+    all,
+    any,
+    broadcast_to,
+    ceil,
+    cumsum,
+    equal,
+    floor,
+    greater,
+    greater_equal,
+    isfinite,
+    isnan,
+    less,
+    less_equal,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logsumexp,
+    not_equal,
+    ones_like,
+    power,
+    prod,
+    round,
+    shape,
+    sign,
+    where,
+    zeros_like,
+)
 from .dispatch import DIFFERENTIABLE
 from .nn import log_softmax, one_hot, relu, sigmoid, softmax
 from .numpy import (
@@ -67,4 +97,9 @@ __all__ = [
     "multiply", "negative", "nn", "numpy", "one_hot", "ones", "relu", "reshape", "sigmoid",
     "softmax", "sqrt", "square", "squeeze", "stack", "std", "subtract", "sum", "tanh",
     "transpose", "var", "zeros",
+    # on data only (data_only.py)
+    "all", "any", "broadcast_to", "ceil", "cumsum", "equal", "floor", "greater", "greater_equal",
+    "isfinite", "isnan", "less", "less_equal", "log1p", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "not_equal", "ones_like", "power", "prod", "round", "shape", "sign", "where",
+    "zeros_like",
 ]
