@@ -55,7 +55,12 @@ class Optimizer:
 
     Args (Keras 3 names and meanings):
         learning_rate: float >= 0, a `schedules.LearningRateSchedule`, or a callable of the step
-            (a callable taking no argument is called without one, as in Keras).
+            (a callable taking no argument is called without one, as in Keras). Every value a
+            schedule or callable gives is checked (finite, >= 0) before its step. Read back,
+            `optimizer.learning_rate` is a Keras-variable-like `LearningRate` (float(), .numpy(),
+            .assign(); see learning_rate.py).
+        **kwargs: Keras-only arguments at their defaults (use_ema=False, ...) are accepted; Keras 2's
+            lr= and decay= are refused with the Keras 3 spelling.
         weight_decay: None or float >= 0. Decoupled decay `w <- w - lr * weight_decay * w` before
             the update, for every optimizer (Keras's convention; PyTorch's SGD, Adam, RMSprop
             and Adagrad instead add `weight_decay * w` to the gradient; AdamW decays like Keras).
