@@ -272,6 +272,7 @@ _REGISTRY = {
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
+    "uniform": RandomUniform,  # Keras's alias (Embedding's default): U(-0.05, 0.05)
     "variance_scaling": VarianceScaling, "torch_default": TorchDefault,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
 }

@@ -13,7 +13,9 @@ from .core import Input, InputLayer
 from .dense import Dense
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
+from .embedding import Embedding
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
+from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .pooling import (
     AveragePooling1D,
@@ -33,6 +35,7 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .regularization import ActivityRegularization
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
@@ -53,7 +56,9 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
              Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
              Reshape, Permute, RepeatVector, Identity):
     register(_cls)
-for _cls in (BatchNormalization, LayerNormalization, GroupNormalization):
+for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
+             SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
+             ActivityRegularization):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -103,5 +108,7 @@ __all__ = [
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
     "GlobalMaxPool1D", "GlobalMaxPool2D", "UpSampling2D", "ZeroPadding2D", "Cropping2D",
     "get", "register", "serialize", "deserialize",
-    "BatchNormalization", "LayerNormalization", "GroupNormalization",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
+    "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+    "ActivityRegularization",
 ]
