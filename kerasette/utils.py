@@ -7,6 +7,7 @@ import torch
 
 from . import config
 from .backend import clear_session
+from .explain import explain
 from .plotting import plot_history
 from .random_state import set_random_seed
 
@@ -40,4 +41,4 @@ def to_categorical(x, num_classes=None):
     return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
 
 
-__all__ = ["clear_session", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["clear_session", "explain", "plot_history", "set_random_seed", "to_categorical"]
