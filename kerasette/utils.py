@@ -8,6 +8,7 @@ import torch
 from . import config
 from .backend import clear_session
 from .explain import explain
+from .plot_model import plot_model
 from .plotting import plot_history
 from .random_state import set_random_seed
 
@@ -41,4 +42,5 @@ def to_categorical(x, num_classes=None):
     return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
 
 
-__all__ = ["clear_session", "explain", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["clear_session", "explain", "plot_history", "plot_model", "set_random_seed",
+           "to_categorical"]

@@ -1,0 +1,71 @@
+"""ks.utils.plot_model: a non-empty picture for Sequential and functional models, with the
+matplotlib drawing always and with Graphviz's dot when it is installed; Keras's arguments."""
+
+import shutil
+
+import pytest
+
+import kerasette as ks
+from kerasette.plot_model import dot_source, layer_graph
+
+pytest.importorskip("matplotlib")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def sequential():
+    return ks.Sequential([ks.Input((2,)), ks.layers.Dense(4, activation="relu"),
+                          ks.layers.Dense(1, activation="sigmoid")])
+
+
+def functional():
+    inputs = ks.Input((8,), name="features")
+    h = ks.layers.Dense(6, activation="relu", name="hidden")(inputs)
+    h = ks.layers.Add(name="residual")([h, ks.layers.Dense(6, name="branch")(h)])
+    return ks.Model(inputs, ks.layers.Dense(1, name="out")(h))
+
+
+ENGINES = ["matplotlib"] + (["graphviz"] if shutil.which("dot") else [])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("make", [sequential, functional])
+def test_writes_a_non_empty_png(tmp_path, make, engine):
+    path = tmp_path / "model.png"
+    out = ks.utils.plot_model(make(), to_file=path, show_shapes=True, show_layer_names=True,
+                              show_layer_activations=True, show_trainable=True, engine=engine)
+    assert out == str(path)
+    data = path.read_bytes()
+    assert data[:8] == PNG and len(data) > 1000
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "BT"])
+def test_other_directions_and_formats(tmp_path, rankdir):
+    ks.utils.plot_model(functional(), tmp_path / "m.svg", rankdir=rankdir, engine="matplotlib")
+    assert "<svg" in (tmp_path / "m.svg").read_text()
+
+
+def test_boxes_edges_and_labels_follow_the_graph():
+    boxes, edges = layer_graph(functional(), show_shapes=True, show_layer_names=True,
+                               show_layer_activations=True)
+    labels = {lines[0].split()[0]: lines for _, lines in boxes}
+    assert list(labels) == ["features", "hidden", "branch", "residual", "out"]
+    assert labels["hidden"][1:] == ["Activation: relu", "Input shape: (None, 8)",
+                                    "Output shape: (None, 6)"]
+    assert labels["residual"][1] == "Input shape: [(None, 6), (None, 6)]"
+    key = {lines[0].split()[0]: k for k, lines in boxes}
+    assert set(edges) == {(key["features"], key["hidden"]), (key["hidden"], key["branch"]),
+                          (key["hidden"], key["residual"]), (key["branch"], key["residual"]),
+                          (key["residual"], key["out"])}
+    source = dot_source("m", boxes, edges)
+    assert source.startswith('digraph "m" {') and source.count("->") == 5
+    boxes, _ = layer_graph(sequential())  # Keras's defaults: the class name only
+    assert [lines for _, lines in boxes] == [["InputLayer"], ["Dense"], ["Dense"]]
+
+
+def test_bad_arguments_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="model"):
+        ks.utils.plot_model(ks.Sequential([ks.layers.Dense(1)]), tmp_path / "m.png")
+    for kwargs, arg in (({"rankdir": "UP"}, "rankdir"), ({"engine": "ascii"}, "engine"),
+                        ({"dpi": 0}, "dpi"), ({"layer_range": [0, 1]}, "layer_range")):
+        with pytest.raises(ValueError, match=arg):
+            ks.utils.plot_model(sequential(), tmp_path / "m.png", **kwargs)
