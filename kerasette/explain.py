@@ -267,7 +267,7 @@ def explain(model, x, y, sample_weight=None, check_rows: int = 4, check: bool = 
     xt, yt, swt = model._prepare_xy(x, y, sample_weight)
     graph = model._graph
     fused = bool(model._fused)
-    steps = graph.plan(logits=(0,) if fused else ())
+    steps = model._plan(fused)
     weights = model.weights
     saved_values = [w.value.clone() for w in weights]
     saved_grads = [w.grad.clone() for w in weights]
@@ -287,49 +287,47 @@ def explain(model, x, y, sample_weight=None, check_rows: int = 4, check: bool = 
 
 
 def _walk(model, graph, steps, xt, yt, swt, fused):
-    """Forward and backward over the graph as the executor runs them, keeping what the rows show."""
+    """Forward and backward over the graph as the trainer's step runs them (same plan, same fused
+    loss, same penalties), keeping what the rows show."""
+    from .graph.executor import forward_logits
+
+    xs = list(xt) if isinstance(xt, tuple) else [xt]
     values = [None] * len(graph.ids)
-    for i in graph.input_ids:
-        values[i] = xt
+    for i, x in zip(graph.input_ids, xs):
+        values[i] = x
     rows, backs, inputs_of = [], [], []
     for s in steps:
         x = [values[i] for i in s.ins] if s.several else values[s.ins[0]]
         layer = s.layer
-        if s.logits:
-            from .graph.executor import forward_logits
-
-            y, back = forward_logits(layer, x, True)
-        else:
-            y, back = layer.forward(x, True)
+        y, back = forward_logits(layer, x, True) if s.logits else layer.forward(x, True)
         outs = list(y) if s.multi_output else [y]
         for o, v in zip(s.outs, outs):
             values[o] = v
         fwd, bwd = formulas(layer)
         shape = [tuple(v.shape) for v in outs] if s.multi_output else tuple(y.shape)
         row = LayerReport(layer.name, type(layer).__name__, shape, fwd, bwd)
-        _unit_stats(row, layer, y if not s.logits else layer.activation.forward(y)[0])
+        _unit_stats(row, layer, layer.activation.forward(y)[0] if s.logits else y)
         if s.logits:
             row.note = f"(the final {layer.activation.name} is fused into the loss's gradient: " \
                        f"|dL/dy| is the gradient of the logits)"
         rows.append(row)
         backs.append(back)
         inputs_of.append(x)
-    out = values[graph.output_ids[0]]
-    value, dloss = model._train_loss.forward(yt, out, swt)
+    outs = [values[i] for i in graph.output_ids]
+    several = getattr(model, "_multi_output", False) or len(outs) > 1
+    value, dloss = model._train_loss.forward(yt, outs if several else outs[0], swt)
     model.optimizer.zero_grad()
     grads = [None] * len(graph.ids)
-    grads[graph.output_ids[0]] = dloss()
+    d = dloss()
+    for i, dy in zip(graph.output_ids, d if several else [d]):
+        if dy is not None:
+            grads[i] = dy if grads[i] is None else grads[i] + dy
     for s, back, row in zip(reversed(steps), reversed(backs), reversed(rows)):
         dy = [grads[o] for o in s.outs] if s.multi_output else grads[s.outs[0]]
-        if s.multi_output:
-            present = [d for d in dy if d is not None]
-            row.dy_norm = _norm(present) if present else None
-            if not present:
-                continue
-        elif dy is None:
+        present = [t for t in (dy if s.multi_output else [dy]) if t is not None]
+        if not present:
             continue
-        else:
-            row.dy_norm = _norm([dy])
+        row.dy_norm = _norm(present)
         if not s.backward:
             continue
         if s.several:
@@ -344,16 +342,20 @@ def _walk(model, graph, steps, xt, yt, swt, fused):
             back(dy, need_dx=False)
         else:
             back(dy)
-    by_layer = {}
+    if getattr(model, "_regularized", None) or getattr(model, "_loss_layers", None):
+        value = model._penalties(value)  # regularizers and add_loss, as the trainer adds them
+    by_layer = set()
     for s, row in zip(steps, rows):
         trainable = s.layer.trainable_weights
         if trainable and id(s.layer) not in by_layer:
-            by_layer[id(s.layer)] = row
+            by_layer.add(id(s.layer))
             row.dw_norm = _norm([w.grad for w in trainable])
             row.weight_norm = _norm([w.value for w in trainable])
-    act = getattr(model, "_output_act", None)
-    report = Explanation(model.name, int(xt.shape[0]), getattr(model.loss, "name", "loss"),
-                         float(value), getattr(act, "name", None) if fused else None, rows)
+    acts = getattr(model, "_output_acts", {}) or {}
+    fused_names = ", ".join(sorted({a.name for a in acts.values()})) if fused else None
+    loss_name = getattr(model.loss, "name", None) if not several else "total loss"
+    report = Explanation(model.name, int(xs[0].shape[0]), loss_name or "loss", float(value),
+                         fused_names, rows)
     report.pending_checks = [(row, s.layer, x) for s, row, x in zip(steps, rows, inputs_of)]
     report._layers = [(s.layer, row) for s, row in zip(steps, rows)]
     return report

@@ -145,3 +145,25 @@ def test_bad_arguments():
         ks.utils.explain(model, x, y, check_rows=0)
     with pytest.raises(ValueError, match="x"):
         ks.utils.explain(model, np.zeros((2, 3), "float32"), y)
+
+
+def test_two_outputs_and_a_regularizer_match_a_real_step():
+    ks.utils.set_random_seed(2)
+    inputs = ks.Input((3,))
+    h = ks.layers.Dense(5, activation="tanh", kernel_regularizer=ks.regularizers.L2(0.1))(inputs)
+    model = ks.Model(inputs, {"price": ks.layers.Dense(1)(h),
+                              "label": ks.layers.Dense(1, activation="sigmoid")(h)})
+    model.compile(optimizer="sgd", loss={"price": "mse", "label": "binary_crossentropy"},
+                  loss_weights={"price": 1.0, "label": 0.5})
+    rs = np.random.RandomState(0)
+    x = rs.randn(16, 3).astype("float32")
+    y = {"price": rs.randn(16, 1).astype("float32"),
+         "label": (rs.rand(16, 1) > 0.5).astype("float32")}
+    report = ks.utils.explain(model, x, y)
+    assert report.passed and report.fused == "sigmoid"
+    spy = FlatGrads()
+    history = model.fit(x, y, epochs=1, batch_size=16, shuffle=False, verbose=0, callbacks=[spy])
+    np.testing.assert_allclose(report.loss, history.history["loss"][0], rtol=1e-6)
+    grad_norms = per_layer(model, spy.grads)
+    for r in report.rows:
+        np.testing.assert_allclose(r.dw_norm, grad_norms[r.name], rtol=1e-5)
