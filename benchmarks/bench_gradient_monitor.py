@@ -34,6 +34,40 @@ def contenders(run, tmp):
     }
 
 
+def hook_costs(run):
+    """Per-call costs, best of repeats (steadier than whole fits on a busy machine): the
+    on_backward_end call on a batch GradientMonitor does not sample (every batch but one per
+    epoch), and the sampled batch's work (norms, parameter copy, ratio at the next batch)."""
+    import timeit
+
+    import kerasette as ks
+    from kerasette.callbacks import CallbackList
+    from kerasette.models.logs import LazyLogs
+
+    model = kerasette_fit(**{**run, "epochs": 1})
+    monitor = ks.callbacks.GradientMonitor()
+    cbs = CallbackList([monitor], model=model, epochs=1, steps=1, verbose=0)
+    loss = torch.tensor(1.0)
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_backward_end(0, LazyLogs({"loss": loss}))   # sample
+    cbs.on_backward_end(1, LazyLogs({"loss": loss}))   # finish the ratio
+
+    def idle():
+        cbs.on_backward_end(2, LazyLogs({"loss": loss}))
+
+    def sampled():
+        cbs.on_epoch_begin(0)
+        cbs.on_backward_end(0, LazyLogs({"loss": loss}))
+        cbs.on_backward_end(1, LazyLogs({"loss": loss}))
+        cbs.on_epoch_end(0, {})
+
+    n = 20000
+    per_batch = min(timeit.repeat(idle, number=n, repeat=5)) / n
+    per_epoch = min(timeit.repeat(sampled, number=50, repeat=5)) / 50
+    return per_batch, per_epoch
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -55,6 +89,13 @@ def main():
             print("\n" + title)
             times = alternate(contenders(run, tmp), rounds)
             report(times, "fit")
+            per_batch, per_epoch = hook_costs(run)
+            steps = -(-len(run["x"]) // run["batch_size"])
+            step_time = min(times["fit"]) / (run["epochs"] * steps)
+            print(f"  GradientMonitor per call (best of 5): {1e6 * per_batch:.2f} us on a batch it "
+                  f"does not sample, {1e6 * per_epoch:.0f} us per epoch for the sampled batch; "
+                  f"fit's fastest step here {1e6 * step_time:.0f} us -> "
+                  f"{100 * (per_batch * (steps - 1) + per_epoch) / (step_time * steps):.2f}% of an epoch")
             for name in times:
                 if name != "fit":
                     print(f"  {name}: {100 * (paired_ratio(times, name, 'fit') - 1):+.1f}% vs fit")

@@ -69,3 +69,31 @@ def test_bad_arguments_name_the_argument(tmp_path):
                         ({"dpi": 0}, "dpi"), ({"layer_range": [0, 1]}, "layer_range")):
         with pytest.raises(ValueError, match=arg):
             ks.utils.plot_model(sequential(), tmp_path / "m.png", **kwargs)
+
+
+def test_the_readme_pictures_example_runs(tmp_path, capsys):
+    """examples/see_training.py with 2 epochs: explain's table printed, pictures and logs written."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    folder = Path(__file__).resolve().parents[1] / "examples"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("_example_see_training",
+                                                  folder / "see_training.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        module.main(["--epochs", "2", "--out", str(tmp_path / "out"), "--docs",
+                     str(tmp_path / "docs")])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "PASS" in out and "FAIL" not in out and "grad_norm/" in out
+    for name in ("explain_disk.png", "plot_model_disk.png", "plot_model_residual.png"):
+        assert (tmp_path / "docs" / name).read_bytes()[:8] == PNG
+    assert list((tmp_path / "out" / "logs" / "train").iterdir())
