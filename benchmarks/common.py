@@ -110,15 +110,57 @@ def torch_nn_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
     return net
 
 
-def kerasette_fit(x, y, sizes, epochs, batch_size, lr, seed=0, callbacks=None, verbose=0):
+def floor_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
+    """The work no implementation of the step can skip: per batch, each layer's forward matmul
+    (x W + b), its weight-gradient matmul (x^T dz), the input-gradient matmul of every layer but the
+    first, and one SGD pass over the flat parameters; into preallocated outputs, nothing else (no
+    activation, no loss, no shuffling). The bar for `fit` on a compute-bound net."""
+    params = init_params(sizes, seed, x.dtype)
+    flat = torch.cat([p.reshape(-1) for p in params])
+    grad = torch.zeros_like(flat)
+    views, gviews, off = [], [], 0
+    for p in params:
+        views.append(flat[off:off + p.numel()].view(p.shape))
+        gviews.append(grad[off:off + p.numel()].view(p.shape))
+        off += p.numel()
+    Ws, bs, dWs = views[0::2], views[1::2], gviews[0::2]
+    n = x.shape[0]
+    outs = [torch.empty(batch_size, w.shape[1], dtype=x.dtype) for w in Ws]
+    dxs = [torch.empty(batch_size, w.shape[0], dtype=x.dtype) for w in Ws]
+    for _ in range(epochs):
+        for start in range(0, n - batch_size + 1, batch_size):
+            h = x[start:start + batch_size]
+            acts = [h]
+            for i, W in enumerate(Ws):
+                h = torch.addmm(bs[i], h, W, out=outs[i])
+                acts.append(h)
+            d = outs[-1]
+            for i in range(len(Ws) - 1, -1, -1):
+                torch.mm(acts[i].T, d, out=dWs[i])
+                if i > 0:
+                    d = torch.mm(d, Ws[i].T, out=dxs[i])
+            flat.add_(grad, alpha=-lr)
+    return flat
+
+
+def kerasette_fit(x, y, sizes, epochs, batch_size, lr, seed=0, callbacks=None, verbose=0,
+                  functional=False):
+    """kerasette's `fit` on the same net: a Sequential model, or with `functional=True` the same
+    chain written with the functional API (ks.Model(inputs, outputs))."""
     import kerasette as ks
 
     ks.utils.set_random_seed(seed)
-    layers = [ks.Input((sizes[0],))]
-    for units in sizes[1:-1]:
-        layers.append(ks.layers.Dense(units, activation="relu"))
-    layers.append(ks.layers.Dense(sizes[-1]))
-    model = ks.Sequential(layers)
+    if functional:
+        inputs = h = ks.Input((sizes[0],))
+        for units in sizes[1:-1]:
+            h = ks.layers.Dense(units, activation="relu")(h)
+        model = ks.Model(inputs, ks.layers.Dense(sizes[-1])(h))
+    else:
+        layers = [ks.Input((sizes[0],))]
+        for units in sizes[1:-1]:
+            layers.append(ks.layers.Dense(units, activation="relu"))
+        layers.append(ks.layers.Dense(sizes[-1]))
+        model = ks.Sequential(layers)
     model.compile(optimizer=ks.optimizers.SGD(learning_rate=lr), loss="mse")
     model.set_weights([p.numpy() for p in init_params(sizes, seed, x.dtype)])
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
