@@ -8,6 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kerasette import activations, initializers, layers
+from kerasette.graph import forward_logits
 from kerasette.testing import check_gradients
 
 SETTINGS = settings(max_examples=25, deadline=None)
@@ -65,7 +66,7 @@ def test_check_gradients(case):
     # moderate pre-activations: finite differences of a saturated tanh/sigmoid are pure rounding
     layer.kernel.assign(layer.kernel.value * 0.5)
     # keep pre-activations off relu's kink at 0, where a +-eps nudge crosses it
-    assume(layer.forward(x, apply_activation=False)[0].abs().min() > 1e-4)
+    assume(forward_logits(layer, x, False)[0].abs().min() > 1e-4)
     errors = check_gradients(layer, x, seed=case["seed"])
     expected = {"input", f"{layer.name}/kernel"} | ({f"{layer.name}/bias"} if case["use_bias"]
                                                      else set())
@@ -105,10 +106,13 @@ def test_matches_torch_autograd(case):
 
 @SETTINGS
 @given(case=dense_cases)
-def test_apply_activation_false_returns_the_pre_activation(case):
+def test_forward_logits_returns_the_pre_activation(case):
+    # the loss heads' fused path: the layer runs without its final activation
     layer, x, g = build_case(case)
     b = layer.bias.value if case["use_bias"] else None
-    z, backward = layer.forward(x, apply_activation=False)
+    act = layer.activation
+    z, backward = forward_logits(layer, x, False)
+    assert layer.activation is act  # restored at once
     dz = randn(g, *z.shape)
     dx = backward(dz)
     z_ref, dx_ref, dW_ref, db_ref = torch_dense(x, layer.kernel.value, b, None, dz)
@@ -117,6 +121,23 @@ def test_apply_activation_false_returns_the_pre_activation(case):
     torch.testing.assert_close(layer.kernel.grad, dW_ref)
     if b is not None:
         torch.testing.assert_close(layer.bias.grad, db_ref)
+
+
+@SETTINGS
+@given(case=dense_cases)
+def test_overwrite_writes_the_gradients_that_accumulation_adds(case):
+    # backward(dy, overwrite=True) (the executor's first write of a step) == zero-fill + add
+    layer, x, g = build_case(case)
+    y, backward = layer.forward(x)
+    dy = randn(g, *y.shape)
+    dx = backward(dy)
+    expected = [w.grad.clone() for w in layer.weights]
+    for w in layer.weights:
+        w.grad.fill_(123.0)  # stale values must be overwritten, not added to
+    dx2 = backward(dy, overwrite=True)
+    torch.testing.assert_close(dx2, dx, rtol=0, atol=0)
+    for w, e in zip(layer.weights, expected):
+        torch.testing.assert_close(w.grad, e, rtol=0, atol=0)
 
 
 def test_kernel_layout_is_keras_in_by_units():

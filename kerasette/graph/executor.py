@@ -33,7 +33,7 @@ class Step:
     """One node of a plan: the layer, where its inputs and outputs live, what backward must do."""
 
     __slots__ = ("layer", "ins", "outs", "several", "multi_output", "backward", "need_dx",
-                 "logits")
+                 "logits", "overwrite")
 
     def __init__(self, node, ids, rg, trainable, logits):
         self.layer = node.layer
@@ -44,6 +44,14 @@ class Step:
         self.need_dx = [rg[i] for i in self.ins]
         self.backward = trainable or any(self.need_dx)
         self.logits = logits
+        self.overwrite = False
+
+
+class Plan(list):
+    """The steps of a plan; `overwrites_all`: every trainable weight's gradient is written by
+    exactly one backward call that overwrites it, so the gradient buffer needs no zero-fill."""
+
+    overwrites_all = False
 
 
 class Graph:
@@ -102,22 +110,40 @@ class Graph:
         return order
 
     # ----- plans --------------------------------------------------------------------------------
-    def plan(self, input_grads: bool = False, logits=()) -> list:
+    def plan(self, input_grads: bool = False, logits=(), overwrite: bool = False) -> Plan:
         """Steps for the current trainable flags; `input_grads`: dL/d(inputs) is wanted (a graph
-        nested in another); `logits`: output positions produced without their final activation."""
+        nested in another); `logits`: output positions produced without their final activation;
+        `overwrite`: every output reaches the loss, so the first gradient written into each weight
+        may overwrite (see `_plan_overwrites`)."""
         flags = tuple(w.trainable for layer in self.layers for w in layer.weights)
-        key = (flags, input_grads, tuple(logits))
+        key = (flags, input_grads, tuple(logits), overwrite)
         steps = self._plans.get(key)
         if steps is None:
             steps = self._plans[key] = self._make_plan(input_grads, set(logits))
+            if overwrite:
+                self._plan_overwrites(steps)
         return steps
 
-    def _make_plan(self, input_grads: bool, logits: set) -> list:
+    def _plan_overwrites(self, steps: Plan) -> None:
+        """All or nothing: when every node with trainable weights runs a backward whose layer can
+        overwrite and is called once in the graph, each such backward writes its gradients and the
+        buffer needs no zero-fill (a shared layer's second use would have to add)."""
+        calls = {}
+        for s in steps:
+            calls[id(s.layer)] = calls.get(id(s.layer), 0) + 1
+        trained = [s for s in steps if any(w.trainable for w in s.layer.weights)]
+        if all(s.backward and getattr(s.layer, "overwrites_grads", False)
+               and calls[id(s.layer)] == 1 and not s.several for s in trained):
+            for s in trained:
+                s.overwrite = True
+            steps.overwrites_all = True
+
+    def _make_plan(self, input_grads: bool, logits: set) -> Plan:
         rg = [False] * len(self.ids)  # rg[t]: dL/dt is needed by some trainable weight upstream
         for i in self.input_ids:
             rg[i] = input_grads
         logit_tensors = {self.output_ids[k] for k in logits}
-        steps = []
+        steps = Plan()
         for node in self.nodes:
             trainable = any(w.trainable for w in node.layer.weights)
             step = Step(node, self.ids, rg, trainable,
@@ -177,9 +203,11 @@ class Graph:
                         if need and dx is not None:
                             grads[i] = dx if grads[i] is None else grads[i] + dx
                 elif s.need_dx[0]:
-                    dx = back(dy)
+                    dx = back(dy, overwrite=True) if s.overwrite else back(dy)
                     i = s.ins[0]
                     grads[i] = dx if grads[i] is None else grads[i] + dx
+                elif s.overwrite:
+                    back(dy, need_dx=False, overwrite=True)
                 elif getattr(s.layer, "skips_input_grad", False):
                     back(dy, need_dx=False)
                 else:

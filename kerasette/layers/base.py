@@ -12,6 +12,10 @@ only accumulates its weight gradients and returns None. The model asks this of t
 trains, since nothing needs the gradient with respect to the data (for a 784-512 Dense layer that
 saves a matmul as large as the forward one).
 
+A layer whose class sets `overwrites_grads = True` accepts `backward(dy, overwrite=True)`: its weight
+gradients are then *written* rather than added. The executor asks it when that call is the only
+writer of those gradients in the step, so the trainer can skip zero-filling the gradient buffer.
+
 What backward needs is captured by the closure, never stored on the layer, so the same layer can be
 used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
 """
@@ -88,6 +92,7 @@ class Layer:
 
     _counters: dict = {}
     skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
+    overwrites_grads = False  # True: backward(dy, overwrite=True) is supported (see module doc)
 
     def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None,
                  input_dim=None, dtype=None):

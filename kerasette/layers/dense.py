@@ -37,6 +37,7 @@ class Dense(Layer):
     """
 
     skips_input_grad = True
+    overwrites_grads = True  # backward(dy, overwrite=True) writes dW, db instead of adding (see base)
 
     def __init__(self, units, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -79,26 +80,28 @@ class Dense(Layer):
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
 
-    def forward(self, x: torch.Tensor, training: bool = False, apply_activation: bool = True):
-        """`(y, backward)`; with `apply_activation=False`, `(z, backward)` for the pre-activation z
-        (the model fuses a final sigmoid/softmax into the cross-entropy's gradient this way)."""
+    def forward(self, x: torch.Tensor, training: bool = False):
+        """`(y, backward)`: y = activation(x W + b)."""
         kernel, bias = self.kernel, self.bias
         W = kernel.value
         x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
         z2 = torch.addmm(bias.value, x2, W) if bias is not None else torch.mm(x2, W)
         z = z2 if x.dim() == 2 else z2.view(*x.shape[:-1], self.units)
-        if apply_activation:
-            y, act_backward = self.activation.forward(z)
-        else:
-            y, act_backward = z, _identity
+        y, act_backward = self.activation.forward(z)
 
-        def backward(dy, need_dx=True):
+        def backward(dy, need_dx=True, overwrite=False):
             dz = act_backward(dy)
             dz2 = dz if dz.dim() == 2 else dz.reshape(-1, self.units)
             if kernel.trainable:
-                kernel.grad.addmm_(x2.T, dz2)          # dW += x^T dz
+                if overwrite:                          # the step's first gradient: write it
+                    torch.mm(x2.T, dz2, out=kernel.grad)
+                else:
+                    kernel.grad.addmm_(x2.T, dz2)      # dW += x^T dz
             if bias is not None and bias.trainable:
-                bias.grad.add_(dz2.sum(0))             # db += sum over rows
+                if overwrite:
+                    torch.sum(dz2, 0, out=bias.grad)
+                else:
+                    bias.grad.add_(dz2.sum(0))         # db += sum over rows
             if not need_dx:                            # first trained layer: nobody needs dx
                 return None
             dx2 = torch.mm(dz2, W.T)                   # dx = dz W^T
@@ -118,6 +121,3 @@ class Dense(Layer):
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint)}
 
-
-def _identity(dy):
-    return dy

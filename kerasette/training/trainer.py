@@ -210,9 +210,14 @@ class Trainer:
             if w.trainable:
                 w.value.copy_(w.constraint(w.value))
 
-    def _plan(self, fused: bool):
-        """The executor's steps for the current trainable flags (logits for a fused output)."""
-        return self._graph.plan(logits=self._logit_outputs if fused else ())
+    def _plan(self, fused: bool, overwrite: bool = False):
+        """The executor's steps for the current trainable flags (logits for a fused output;
+        `overwrite`: gradients written, not added, where the graph allows it — every output has a
+        loss, so every trainable node's backward runs once per step)."""
+        if overwrite and self._train_loss is not None and self._multi_output and any(
+                loss is None for loss in self._train_loss.losses):
+            overwrite = False
+        return self._graph.plan(logits=self._logit_outputs if fused else (), overwrite=overwrite)
 
     def _forward(self, x, training: bool, fused: bool = False, steps=None):
         """(out, pred, backward): `out` feeds the loss, `pred` the metrics (they differ when fused:
@@ -540,7 +545,8 @@ class Trainer:
         for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
             if loss_fn is None:  # read after the first batch: with a Dataset, it builds the model
                 loss_fn, fused = self._train_loss, self._fused  # and resolves the metrics
-                plan = self._plan(fused)
+                plan = self._plan(fused, overwrite=True)
+                zero_grads = not plan.overwrites_all  # else each gradient is written, not added
                 has_metrics = bool(self._metrics or self._weighted_metrics)
                 penalized = bool(self._regularized or self._loss_layers)
                 constrained = bool(self._constrained)
@@ -548,7 +554,8 @@ class Trainer:
                 cbs.on_train_batch_begin(step)
             out, pred, backward = forward(xb, True, fused, plan)
             value, dloss = loss_fn.forward(yb, out, swb)
-            opt.zero_grad()
+            if zero_grads:
+                opt.zero_grad()
             backward(dloss())
             if penalized:  # regularizers and add_loss: into the loss and the gradients
                 value = self._penalties(value)
