@@ -61,7 +61,7 @@ def oracle_grads(fn, inputs, dy):
     return y.detach(), [None if t is None else t.grad for t in leaves]
 
 
-ACTS = {None: lambda z: z, "tanh": torch.tanh}
+ACTS = {None: lambda z: z, "tanh": torch.tanh, "relu": torch.relu}
 
 
 @st.composite
@@ -79,7 +79,8 @@ def conv_cases(draw, rank):
                 channels=groups * draw(st.integers(1, 2)), filters=groups * draw(st.integers(1, 3)),
                 k=k, strides=strides, dilation=dilation, padding=padding, groups=groups,
                 data_format=draw(st.sampled_from(["channels_last", "channels_first"])),
-                activation=draw(st.sampled_from([None, "tanh"])), use_bias=draw(st.booleans()),
+                activation=draw(st.sampled_from([None, "tanh", "relu"])),
+                use_bias=draw(st.booleans()),
                 seed=draw(st.integers(0, 10**6)))
 
 
@@ -120,8 +121,9 @@ def test_conv_matches_the_functional_oracle_and_finite_differences(rank, data):
     if bias is not None:
         torch.testing.assert_close(layer.bias.grad, db_ref)
     assert layer.compute_output_shape((None, *x.shape[1:])) == (None, *y.shape[1:])
-    errors = check_gradients(layer, x, seed=case["seed"])
-    assert max(errors.values()) < 1e-6, errors
+    if case["activation"] != "relu":  # (relu is applied in place; no finite differences at its kink)
+        errors = check_gradients(layer, x, seed=case["seed"])
+        assert max(errors.values()) < 1e-6, errors
 
 
 def test_conv2d_kernel_as_large_as_the_input_and_batch_one():

@@ -27,7 +27,7 @@ import numbers
 
 import torch
 
-from .. import activations
+from .. import activations, kernels
 from .. import conv_kernels as ck
 from .. import initializers as inits
 from . import conv_utils as cu
@@ -91,8 +91,7 @@ class _Conv(Layer):
                 for n, k, s, d in zip(xt.shape[2:], kernel2d, stride, dilation)]
         z, conv_backward = conv_step(xt, self.kernel, self.bias, self.torch_kernel, stride, pads,
                                      dilation, self.groups)
-        z = cu.from_nchw(z, r, self.data_format)
-        y, act_backward = self.activation.forward(z)
+        y, act_backward = activate(self.activation, cu.from_nchw(z, r, self.data_format))
         fmt = self.data_format
 
         def backward(dy, need_dx=True):
@@ -239,7 +238,7 @@ class Conv2DTranspose(Layer):
         zt = ck.pad(zt, post)
         if extends and b is not None:
             zt = zt + b[None, :, None, None]
-        y, act_backward = self.activation.forward(cu.from_nchw(zt, 2, fmt))
+        y, act_backward = activate(self.activation, cu.from_nchw(zt, 2, fmt))
         strides, dilation = self.strides, self.dilation_rate
 
         def backward(dy, need_dx=True):
@@ -272,6 +271,15 @@ class Conv2DTranspose(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": inits.serialize(self.kernel_initializer),
                 "bias_initializer": inits.serialize(self.bias_initializer)}
+
+
+def activate(activation, z):
+    """`activation.forward(z)`, with ReLU applied in place: z is the layer's own fresh output and
+    relu's backward needs only y, so this saves a pass and an activation-sized tensor."""
+    if type(activation) is activations.ReLU:
+        y = z.relu_()
+        return y, lambda dy: kernels.relu_backward(dy, y)
+    return activation.forward(z)
 
 
 def transpose_crops(n: int, k: int, s: int, d: int, padding: str, output_padding):

@@ -25,7 +25,7 @@ from .. import activations
 from .. import initializers as inits
 from . import conv_utils as cu
 from .base import Layer
-from .convolution import _check_stride_dilation, _positive_int, conv_step
+from .convolution import _check_stride_dilation, _positive_int, activate, conv_step
 
 
 class DepthwiseConv2D(Layer):
@@ -85,7 +85,7 @@ class DepthwiseConv2D(Layer):
     def forward(self, x, training=False):
         fmt = self.data_format
         z, conv_backward = self._depthwise(cu.to_nchw(x, 2, fmt), self.bias)
-        y, act_backward = self.activation.forward(cu.from_nchw(z, 2, fmt))
+        y, act_backward = activate(self.activation, cu.from_nchw(z, 2, fmt))
 
         def backward(dy, need_dx=True):
             dx = conv_backward(cu.to_nchw(act_backward(dy), 2, fmt), need_dx)
@@ -157,7 +157,7 @@ class SeparableConv2D(DepthwiseConv2D):
             z += bias.value
         if fmt == "channels_first":
             z = z.permute(0, 3, 1, 2)
-        y, act_backward = self.activation.forward(z)
+        y, act_backward = activate(self.activation, z)
 
         def backward(dy, need_dx=True):
             dz = act_backward(dy)
