@@ -454,3 +454,17 @@ def test_kwargs_reach_the_base_layer():
     assert layer.name == "first" and not layer.trainable and layer.input_shape_arg == (10, 4)
     model = ks.Sequential([layer, layers.GlobalMaxPooling1D()])
     assert model.output_shape == (None, 2)
+
+
+def test_regularizers_and_constraints_reach_the_weights():
+    conv = layers.Conv2D(3, 2, kernel_regularizer="l2", bias_regularizer=ks.regularizers.L1(0.1),
+                         kernel_constraint="non_neg", bias_constraint="max_norm")
+    sep = layers.SeparableConv2D(3, 2, depthwise_regularizer="l1", pointwise_regularizer="l2",
+                                 depthwise_constraint="non_neg", pointwise_constraint="unit_norm")
+    model = ks.Sequential([ks.Input((5, 5, 2)), conv, sep, layers.Flatten()])
+    for layer in (conv, sep):
+        assert layers.deserialize(layers.serialize(layer)).get_config() == layer.get_config()
+    assert conv.kernel.regularizer is conv.kernel_regularizer and conv.bias.constraint is not None
+    assert sep.depthwise_kernel.constraint is not None and sep.pointwise_kernel.regularizer
+    # (adding the penalties to the loss and applying the constraints is the trainer's business)
+    assert model.output_shape == (None, 27)

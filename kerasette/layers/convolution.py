@@ -27,7 +27,7 @@ import numbers
 
 import torch
 
-from .. import activations, kernels
+from .. import activations, constraints, kernels, regularizers
 from .. import conv_kernels as ck
 from .. import initializers as inits
 from . import conv_utils as cu
@@ -43,7 +43,9 @@ class _Conv(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         r = self.rank
         self.filters = _positive_int(filters, "filters")
         self.kernel_size = cu.check_int_tuple(kernel_size, r, "kernel_size")
@@ -60,6 +62,10 @@ class _Conv(Layer):
         self.use_bias = cu.check_bool(use_bias, "use_bias")
         self.kernel_initializer = inits.get(kernel_initializer)
         self.bias_initializer = inits.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.kernel = None
         self.bias = None
@@ -73,9 +79,15 @@ class _Conv(Layer):
                              f"groups={self.groups}, received input shape {tuple(input_shape)}")
         self.compute_output_shape(input_shape)  # refuses inputs smaller than the kernel
         self.kernel = self.add_weight("kernel", (*self.kernel_size, c // self.groups, self.filters),
-                                      self.kernel_initializer)
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self._add_bias()
+
+    def _add_bias(self) -> None:
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def torch_kernel(self, k: torch.Tensor) -> torch.Tensor:
         """A view of a Keras-layout kernel (or its gradient) in torch's (O, C/g, kh, kw)."""
@@ -121,7 +133,8 @@ class _Conv(Layer):
                 "dilation_rate": list(self.dilation_rate), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": inits.serialize(self.kernel_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer)}
+                "bias_initializer": inits.serialize(self.bias_initializer),
+                **_reg_con_config(self, "kernel", "bias")}
 
 
 class Conv2D(_Conv):
@@ -185,7 +198,9 @@ class Conv2DTranspose(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         self.filters = _positive_int(filters, "filters")
         self.kernel_size = cu.check_int_tuple(kernel_size, 2, "kernel_size")
         self.strides = cu.check_int_tuple(strides, 2, "strides")
@@ -203,6 +218,10 @@ class Conv2DTranspose(Layer):
         self.use_bias = cu.check_bool(use_bias, "use_bias")
         self.kernel_initializer = inits.get(kernel_initializer)
         self.bias_initializer = inits.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.kernel = None
         self.bias = None
@@ -214,9 +233,9 @@ class Conv2DTranspose(Layer):
             raise ValueError(f"Layer '{self.name}' needs a known channel count, received input "
                              f"shape {tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", (*self.kernel_size, self.filters, c),
-                                      self.kernel_initializer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        _Conv._add_bias(self)
 
     def _sizes(self, n, axis):
         op = None if self.output_padding is None else self.output_padding[axis]
@@ -270,7 +289,8 @@ class Conv2DTranspose(Layer):
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": inits.serialize(self.kernel_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer)}
+                "bias_initializer": inits.serialize(self.bias_initializer),
+                **_reg_con_config(self, "kernel", "bias")}
 
 
 def activate(activation, z):
@@ -304,6 +324,15 @@ def transpose_crops(n: int, k: int, s: int, d: int, padding: str, output_padding
         after = total - before
     out = (n - 1) * s + 1 + before + after - k_eff + 1
     return out, k_eff - 1 - before, k_eff - 1 - after
+
+
+def _reg_con_config(layer, *weights) -> dict:
+    """The `<weight>_regularizer` / `<weight>_constraint` entries of a config."""
+    out = {}
+    for w in weights:
+        out[f"{w}_regularizer"] = regularizers.serialize(getattr(layer, f"{w}_regularizer"))
+        out[f"{w}_constraint"] = constraints.serialize(getattr(layer, f"{w}_constraint"))
+    return out
 
 
 def _as2d(values: tuple, fill: int, rank: int) -> tuple:

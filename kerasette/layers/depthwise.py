@@ -21,11 +21,11 @@ Weights and their order are Keras 3's (depthwise_kernel, [pointwise_kernel,] bia
 
 import torch
 
-from .. import activations
+from .. import activations, constraints, regularizers
 from .. import initializers as inits
 from . import conv_utils as cu
 from .base import Layer
-from .convolution import _check_stride_dilation, _positive_int, activate, conv_step
+from .convolution import _check_stride_dilation, _positive_int, _reg_con_config, activate, conv_step
 
 
 class DepthwiseConv2D(Layer):
@@ -38,7 +38,9 @@ class DepthwiseConv2D(Layer):
 
     def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 bias_constraint=None, **kwargs):
         self.kernel_size = cu.check_int_tuple(kernel_size, 2, "kernel_size")
         self.strides = cu.check_int_tuple(strides, 2, "strides")
         self.padding = cu.check_padding(padding)
@@ -50,6 +52,10 @@ class DepthwiseConv2D(Layer):
         self.use_bias = cu.check_bool(use_bias, "use_bias")
         self.depthwise_initializer = inits.get(depthwise_initializer)
         self.bias_initializer = inits.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.depthwise_kernel = None
         self.bias = None
@@ -63,12 +69,15 @@ class DepthwiseConv2D(Layer):
         self.compute_output_shape(input_shape)
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", (*self.kernel_size, c, self.depth_multiplier),
-            self.depthwise_initializer)
+            self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
         self._build_rest(c)
 
     def _build_rest(self, c: int) -> None:
         if self.use_bias:
-            self.bias = self.add_weight("bias", (c * self.depth_multiplier,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (c * self.depth_multiplier,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def torch_kernel(self, k: torch.Tensor) -> torch.Tensor:
         """(kh, kw, C, m) -> a view (C m, 1, kh, kw): output channel c m + j is K[:, :, c, j]."""
@@ -117,7 +126,8 @@ class DepthwiseConv2D(Layer):
                 "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "depthwise_initializer": inits.serialize(self.depthwise_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer)}
+                "bias_initializer": inits.serialize(self.bias_initializer),
+                **_reg_con_config(self, "depthwise", "bias")}
 
 
 class SeparableConv2D(DepthwiseConv2D):
@@ -129,22 +139,32 @@ class SeparableConv2D(DepthwiseConv2D):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, depthwise_constraint=None, pointwise_constraint=None,
+                 bias_constraint=None, **kwargs):
         self.filters = _positive_int(filters, "filters")
         self.pointwise_initializer = inits.get(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
         super().__init__(kernel_size, strides=strides, padding=padding,
                          depth_multiplier=depth_multiplier, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
                          depthwise_initializer=depthwise_initializer,
-                         bias_initializer=bias_initializer, **kwargs)
+                         bias_initializer=bias_initializer,
+                         depthwise_regularizer=depthwise_regularizer,
+                         bias_regularizer=bias_regularizer, depthwise_constraint=depthwise_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
         self.pointwise_kernel = None
 
     def _build_rest(self, c: int) -> None:
         self.pointwise_kernel = self.add_weight(
             "pointwise_kernel", (1, 1, c * self.depth_multiplier, self.filters),
-            self.pointwise_initializer)
+            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def forward(self, x, training=False):
         fmt = self.data_format
@@ -178,4 +198,5 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters,
-                "pointwise_initializer": inits.serialize(self.pointwise_initializer)}
+                "pointwise_initializer": inits.serialize(self.pointwise_initializer),
+                **_reg_con_config(self, "pointwise")}
