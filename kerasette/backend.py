@@ -48,10 +48,17 @@ def clear_session(free_memory: bool = True) -> None:
             torch.cuda.empty_cache()
 
 
+def _is_variable(x) -> bool:
+    """A learning rate, a weight, a metric's variable: anything with numpy() and assign()."""
+    return isinstance(x, (LearningRate, Weight)) or (
+        not isinstance(x, torch.Tensor) and callable(getattr(x, "numpy", None))
+        and callable(getattr(x, "assign", None)))
+
+
 def get_value(x):
     """The value of `x` as NumPy: a learning rate (`optimizer.learning_rate`), a weight, a
-    tensor, an array; a Python number is returned as is."""
-    if isinstance(x, (LearningRate, Weight)):
+    metric's variable, a tensor, an array; a Python number is returned as is."""
+    if _is_variable(x):
         return x.numpy()
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
@@ -63,8 +70,9 @@ def get_value(x):
 
 def set_value(x, value) -> None:
     """Set `x` in place: a learning rate (`K.set_value(model.optimizer.learning_rate, 1e-3)`), a
-    weight or a tensor (same shape; the value is converted to its dtype and device)."""
-    if isinstance(x, (LearningRate, Weight)):
+    weight, a metric's variable or a tensor (same shape; the value is converted to its dtype and
+    device)."""
+    if _is_variable(x):
         x.assign(value)
         return
     if isinstance(x, torch.Tensor):

@@ -91,3 +91,14 @@ def test_image_data_format():
 
 def test_backend_name():
     assert K.backend() == "torch"
+
+
+def test_get_value_and_set_value_on_a_metric_variable():
+    metric = ks.metrics.Mean()
+    metric.update_state(torch.tensor([1.0, 3.0]))
+    variables = metric.variables
+    assert float(K.get_value(variables[0])) == 4.0
+    K.set_value(variables[0], 10.0)
+    assert float(variables[0]) == 10.0
+    assert float(ks.ops.divide(variables[0], variables[1])) == 5.0  # ops read variables too
+    assert ks.ops.convert_to_numpy(variables[1]) == 2.0

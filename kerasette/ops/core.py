@@ -66,10 +66,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if is_symbolic(x):
         raise TypeError(f"Invalid x: convert_to_tensor needs data, received the symbolic tensor "
                         f"{x!r} (it has a value only when the model runs)")
-    if isinstance(x, LearningRate):
-        x = x.value
-    elif isinstance(x, Weight):
-        x = x.value
+    if isinstance(x, (LearningRate, Weight)) or isinstance(getattr(x, "value", None), torch.Tensor):
+        x = x.value  # variables: a weight, the learning rate, a metric's variable
     if isinstance(x, torch.Tensor):
         return x if dtype is None else x.to(dtype)
     if isinstance(x, np.ndarray | np.generic):
@@ -89,15 +87,16 @@ def convert_to_numpy(x) -> np.ndarray:
     if is_symbolic(x):
         raise TypeError(f"Invalid x: convert_to_numpy needs data, received the symbolic tensor "
                         f"{x!r}")
-    if isinstance(x, (LearningRate, Weight)):
-        return x.numpy()
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
+    if isinstance(x, (LearningRate, Weight)) or callable(getattr(x, "numpy", None)):
+        return np.asarray(x.numpy())
     return np.asarray(x)
 
 
 def tensor(x) -> torch.Tensor:
-    """Operands of the ops: tensors as they are, everything else through convert_to_tensor."""
+    """Operands of the ops: tensors as they are, everything else through convert_to_tensor
+    (variables give their value tensor)."""
     return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
 
 
