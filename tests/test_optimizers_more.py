@@ -242,6 +242,7 @@ def test_learning_rate_reads_like_a_keras_variable():
     assert np.asarray(lr).dtype == np.float32 and float(np.asarray(lr)) == pytest.approx(0.01)
     assert lr.value.shape == () and float(lr.value) == pytest.approx(0.01)
     assert lr == pytest.approx(0.01)
+    assert round(lr, 3) == 0.01 and float(torch.log(lr)) == pytest.approx(np.log(0.01))
 
 
 def test_learning_rate_assign_is_live_and_used_by_the_next_step():

@@ -132,6 +132,19 @@ class LearningRate:
     def __abs__(self):
         return abs(float(self))
 
+    def __round__(self, ndigits=None):
+        return round(float(self), ndigits)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """torch functions see the rate as its 0-d tensor (`torch.as_tensor(lr)`, ...)."""
+        def unwrap(a):
+            if isinstance(a, LearningRate):
+                return a.value
+            return type(a)(unwrap(e) for e in a) if isinstance(a, (list, tuple)) else a
+
+        return func(*unwrap(tuple(args)), **{k: unwrap(v) for k, v in (kwargs or {}).items()})
+
     __hash__ = None  # compares by value, like a number, so it is not a dict key
 
 
