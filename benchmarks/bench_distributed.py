@@ -13,10 +13,12 @@ stop])` before the SGD update. (When `fit` is wired to the distribution this bec
 
 Each run launches its processes afresh (MASTER_ADDR=127.0.0.1, a free port); runs of 1 and N
 processes alternate over rounds. Per run, rank 0 reports the median step time, the median time inside
-reduce_step (pack + all_reduce + unpack, and any wait for a slower rank) and the median of a bare
-all_reduce of the gradient buffer alone, run back to back after each epoch (no wait). Both runs
-start from the same weights and see the same global batches, so their final weights
-agree up to float32 summation order: the largest difference is printed as a check.
+reduce_step (pack + all_reduce + unpack, and any wait for a slower rank), the median of a bare
+all_reduce of the gradient buffer alone (back to back after each epoch: no wait), and the step's and
+reduce_step's medians in CPU time of the process (`time.process_time`), which a busy shared machine
+distorts far less than wall time. Both runs start from the same weights and see the same global
+batches, so their final weights agree up to float32 summation order: the largest difference is
+printed as a check.
 """
 
 import argparse
@@ -82,7 +84,7 @@ def child(args):
     s.broadcast_from_writer([flat])          # identical replicas (they are already: same seed)
     perm_gen = torch.Generator().manual_seed(1)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    step_times, reduce_times, bare_times = [], [], []
+    step_times, reduce_times, bare_times, step_cpu, reduce_cpu = [], [], [], [], []
     epoch_loss = 0.0
     for _ in range(args.epochs):
         perm = torch.randperm(N, generator=perm_gen).to(device)
@@ -90,7 +92,7 @@ def child(args):
         epoch_loss = torch.zeros((), dtype=dtype, device=device)
         for start in range(0, N, BATCH):
             sync()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             n_global = min(BATCH, N - start)
             lo, hi = s.shard_bounds(n_global)
             xb, yb = xs[start + lo:start + hi], ys[start + lo:start + hi]
@@ -114,15 +116,17 @@ def child(args):
                     if i > 0:
                         d = (d @ Ws[i].T) * (acts[i] > 0)
             sync()
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             s.reduce_step(step_tensors)
             sync()
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), time.process_time()
             flat.add_(grad, alpha=-LR)
             epoch_loss += loss_sum
             sync()
             step_times.append(time.perf_counter() - t0)
             reduce_times.append(t2 - t1)
+            step_cpu.append(time.process_time() - c0)
+            reduce_cpu.append(c2 - c1)
         if s.world_size > 1:  # a bare all_reduce of the gradients alone, for the packing overhead
             import torch.distributed as dist
 
@@ -138,6 +142,8 @@ def child(args):
             "world": s.world_size, "step_ms": 1e3 * statistics.median(warm),
             "reduce_ms": 1e3 * statistics.median(reduce_times[len(reduce_times) // 4:]),
             "bare_allreduce_ms": 1e3 * statistics.median(bare_times) if bare_times else 0.0,
+            "step_cpu_ms": 1e3 * statistics.median(step_cpu[len(step_cpu) // 4:]),
+            "reduce_cpu_ms": 1e3 * statistics.median(reduce_cpu[len(reduce_cpu) // 4:]),
             "final_loss": float(epoch_loss) / N, "weights": flat.cpu().double().tolist()[:2000],
             "checksum": float(flat.double().sum()),
         }))
@@ -192,11 +198,16 @@ def main():
     red = statistics.median(r["reduce_ms"] for r in many)
     bare = statistics.median(r["bare_allreduce_ms"] for r in many)
     speedup = statistics.median(a["step_ms"] / b["step_ms"] for a, b in zip(one, many))
+    cpu = {w: statistics.median(r["step_cpu_ms"] for r in rs) for w, rs in results.items()}
+    red_cpu = statistics.median(r["reduce_cpu_ms"] for r in many)
     print(f"{'processes':<12}{'step (ms)':>12}{'reduce_step+wait (ms)':>23}{'share of step':>15}")
     print(f"{1:<12}{med[1]:>12.2f}{0.0:>23.2f}{0.0:>14.0%}")
     print(f"{args.world:<12}{med[args.world]:>12.2f}{red:>23.2f}{red / med[args.world]:>14.0%}")
     print(f"speed-up of one step (paired median): {speedup:.2f}x with {args.world} processes; "
           f"a bare all_reduce of the gradient buffer alone: {bare:.2f} ms")
+    print(f"CPU time per step and process (steadier than wall time on a busy machine): "
+          f"{cpu[1]:.2f} ms on 1 process, {cpu[args.world]:.2f} ms on {args.world} of which "
+          f"reduce_step {red_cpu:.2f} ms; ideal speed-up from CPU work {cpu[1] / cpu[args.world]:.2f}x")
     diff = max(abs(a - b) for a, b in zip(one[0]["weights"], many[0]["weights"]))
     print(f"same training: final loss {one[0]['final_loss']:.6f} vs {many[0]['final_loss']:.6f}, "
           f"largest weight difference (first 2000) {diff:.2e}")
