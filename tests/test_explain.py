@@ -167,3 +167,29 @@ def test_two_outputs_and_a_regularizer_match_a_real_step():
     grad_norms = per_layer(model, spy.grads)
     for r in report.rows:
         np.testing.assert_allclose(r.dw_norm, grad_norms[r.name], rtol=1e-5)
+
+
+def test_conv_pool_and_a_nested_model():
+    """Max pooling over a ReLU's zeros is a kink: its check is marked KINK, not FAIL; a nested
+    model is one row whose weights are all its layers'."""
+    ks.utils.set_random_seed(0)
+    L = ks.layers
+    conv = ks.Sequential([ks.Input((6, 6, 1)), L.Conv2D(2, 3, activation="relu"),
+                          L.MaxPooling2D(), L.Flatten(), L.Dense(2, activation="softmax")])
+    conv.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x = np.random.RandomState(0).randn(6, 6, 6, 1).astype("float32")
+    x[:, :3, :3, 0] = -5.0   # many ReLU zeros in the first pooling windows: ties
+    report = ks.utils.explain(conv, x, np.array([0, 1, 0, 1, 0, 1]))
+    pool = report.rows[1]
+    assert pool.check_max > 1e-6 and pool.check_passed is None and pool.check_at_kink
+    assert "KINK" in str(report) and report.passed
+    assert report.rows[0].check_passed and report.rows[3].check_passed
+
+    inner_in = ks.Input((4,))
+    block = ks.Model(inner_in, L.Dense(3, activation="tanh")(inner_in), name="block")
+    inputs = ks.Input((2,))
+    model = ks.Model(inputs, L.Dense(1)(block(L.Dense(4)(inputs))))
+    model.compile(optimizer="adam", loss="mse")
+    report = ks.utils.explain(model, np.ones((4, 2), "float32"), np.zeros((4, 1), "float32"))
+    assert [r.class_name for r in report.rows] == ["Dense", "Model", "Dense"]
+    assert report.passed and report.rows[1].dw_norm > 0 and report.rows[1].update_ratio > 0
