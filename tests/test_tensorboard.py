@@ -177,7 +177,8 @@ def _free_port():
 
 def test_a_real_tensorboard_server_serves_the_epoch_loss(tmp_path):
     x, y = data()
-    history = net().fit(x, y, epochs=3, batch_size=16, verbose=0,
+    model = net()
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0,
                         callbacks=[TensorBoard(tmp_path / "logs")])
     port = _free_port()
     exe = os.path.join(os.path.dirname(sys.executable), "tensorboard")
@@ -202,6 +203,13 @@ def test_a_real_tensorboard_server_serves_the_epoch_loss(tmp_path):
         assert series is not None and len(series) == 3, series
         assert [step for _, step, _ in series] == [0, 1, 2]   # [wall_time, step, value]
         np.testing.assert_allclose([v for _, _, v in series], history.history["loss"], rtol=1e-6)
+        # the graph tab's conceptual graph, converted by TensorBoard from the model's config
+        query = urllib.parse.urlencode({"run": "train", "tag": "keras", "conceptual": "true"})
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/graphs/graph?{query}",
+                                    timeout=20) as r:
+            graph = r.read().decode()
+        for layer in model.layers:
+            assert f'name: "{model.name}/{layer.name}"' in graph
     finally:
         server.kill()
         server.wait(timeout=10)
