@@ -16,7 +16,8 @@ For each epoch it samples ONE training batch, the epoch's first:
 
 A healthy update ratio is often quoted around 1e-3 per step: much smaller and the layer hardly
 learns, much larger and it thrashes. Keys go into the epoch logs, so History, CSVLogger, the progress
-bar and TensorBoard (as `epoch_grad_norm/<layer>`) all see them.
+bar and TensorBoard (as `epoch_grad_norm/<layer>`) all see them; callbacks run in list order (History
+and the progress bar last), so put GradientMonitor before CSVLogger and TensorBoard in the list.
 
 Cost: on the sampled batch, one fused norm over the gradient views (all layers at once) and one
 copy of the flat parameters; on the next batch, one subtraction and two fused norms. The values stay
