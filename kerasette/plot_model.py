@@ -23,7 +23,8 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
                engine="auto", **kwargs):
     """Write a picture of `model`'s layer graph to `to_file` and return its path.
 
-    Keras 3's arguments (`expand_nested` is accepted; nested models are drawn as one box).
+    Keras 3's arguments. `expand_nested=True` draws a nested model's layers inside it (a dashed
+    cluster with Graphviz; the boxes only with matplotlib) instead of one box.
     `engine` (kerasette's): "auto" (Graphviz's `dot` if on the PATH, else matplotlib),
     "graphviz" or "matplotlib".
     """
@@ -42,14 +43,15 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
         raise ValueError(f"Invalid dpi: expected a positive number, received {dpi!r}")
     to_file = os.fspath(to_file)
     ext = os.path.splitext(to_file)[1][1:].lower() or "png"
-    boxes, edges = layer_graph(model, show_shapes, show_dtype, show_layer_names,
-                               show_layer_activations, show_trainable)
+    boxes, edges, clusters = layer_graph(model, show_shapes, show_dtype, show_layer_names,
+                                         show_layer_activations, show_trainable,
+                                         bool(expand_nested))
     dot = shutil.which("dot")
     if engine == "graphviz" and dot is None:
         raise ImportError("plot_model(engine='graphviz') needs Graphviz's dot program on the PATH "
                           "(apt-get install graphviz, brew install graphviz, ...)")
     if engine == "graphviz" or engine == "auto" and dot is not None:
-        source = dot_source(model.name, boxes, edges, rankdir, dpi, splines)
+        source = dot_source(model.name, boxes, edges, rankdir, dpi, splines, clusters)
         subprocess.run([dot, f"-T{ext}", "-o", to_file], input=source.encode(), check=True,
                        capture_output=True)
     else:
@@ -58,12 +60,12 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
 
 
 def layer_graph(model, show_shapes=False, show_dtype=False, show_layer_names=False,
-                show_layer_activations=False, show_trainable=False):
-    """(boxes, edges): boxes is a list of (id, label lines) in graph order, edges (from, to) ids."""
-    graph = model._graph
-    producer, boxes, edges, index = {}, [], [], {}
+                show_layer_activations=False, show_trainable=False, expand_nested=False):
+    """(boxes, edges, clusters): boxes is a list of (id, label lines) in graph order, edges
+    (from, to) ids, clusters (nested model name, [box ids]) for the models `expand_nested` opened."""
+    producer, boxes, edges, index, clusters = {}, [], [], {}, []
 
-    def add_box(layer, ins, outs):
+    def add_box(layer, ins, outs, members):
         if id(layer) in index:
             return index[id(layer)]
         index[id(layer)] = key = f"n{len(boxes)}"
@@ -81,19 +83,39 @@ def layer_graph(model, show_shapes=False, show_dtype=False, show_layer_names=Fal
         if show_trainable:
             lines.append(f"Trainable: {bool(getattr(layer, 'trainable', False))}")
         boxes.append((key, lines))
+        members.append(key)
         return key
 
-    for t in graph.inputs:
-        producer[id(t)] = add_box(t.node.layer, [], [t])
-    for node in graph.nodes:
-        key = add_box(node.layer, node.inputs, node.outputs)
-        for t in node.inputs:
-            src = producer.get(id(t))
+    def link(sources, key):
+        for src in sources:
             if src is not None and (src, key) not in edges:
                 edges.append((src, key))
-        for t in node.outputs:
-            producer[id(t)] = key
-    return boxes, edges
+
+    def add_graph(graph, sources, members):
+        """Boxes of `graph`; `sources[i]`: the outer box feeding its input i (None at the top).
+        Returns the box producing each of its outputs."""
+        for t, src in zip(graph.inputs, sources):
+            producer[id(t)] = key = add_box(t.node.layer, [], [t], members)
+            link([src], key)
+        for node in graph.nodes:
+            inner = getattr(node.layer, "_graph", None)
+            feeding = [producer.get(id(t)) for t in node.inputs]
+            if expand_nested and inner is not None:
+                cluster = []
+                clusters.append((node.layer.name, cluster))
+                outs = add_graph(inner, feeding, cluster)
+                for t, key in zip(node.outputs, outs):
+                    producer[id(t)] = key
+                continue
+            key = add_box(node.layer, node.inputs, node.outputs, members)
+            link(feeding, key)
+            for t in node.outputs:
+                producer[id(t)] = key
+        return [producer.get(id(t)) for t in graph.outputs]
+
+    top = []
+    add_graph(model._graph, [None] * len(model._graph.inputs), top)
+    return boxes, edges, clusters
 
 
 def _shapes(tensors) -> str:
@@ -101,7 +123,7 @@ def _shapes(tensors) -> str:
     return str(shapes[0]) if len(shapes) == 1 else str(shapes)
 
 
-def dot_source(name, boxes, edges, rankdir="TB", dpi=200, splines="ortho") -> str:
+def dot_source(name, boxes, edges, rankdir="TB", dpi=200, splines="ortho", clusters=()) -> str:
     """The graph in Graphviz's DOT language (one record-shaped box per layer)."""
     def quote(text):
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -112,6 +134,9 @@ def dot_source(name, boxes, edges, rankdir="TB", dpi=200, splines="ortho") -> st
     for key, lines in boxes:
         label = "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in lines)
         out.append(f'  {key} [label="{label}"];')
+    for i, (cluster_name, keys) in enumerate(clusters):
+        out.append(f"  subgraph cluster_{i} {{ label={quote(cluster_name)}; style=dashed; "
+                   f"{' '.join(keys)}; }}")
     for a, b in edges:
         out.append(f"  {a} -> {b};")
     out.append("}")

@@ -45,7 +45,7 @@ def test_other_directions_and_formats(tmp_path, rankdir):
 
 
 def test_boxes_edges_and_labels_follow_the_graph():
-    boxes, edges = layer_graph(functional(), show_shapes=True, show_layer_names=True,
+    boxes, edges, _ = layer_graph(functional(), show_shapes=True, show_layer_names=True,
                                show_layer_activations=True)
     labels = {lines[0].split()[0]: lines for _, lines in boxes}
     assert list(labels) == ["features", "hidden", "branch", "residual", "out"]
@@ -58,7 +58,7 @@ def test_boxes_edges_and_labels_follow_the_graph():
                           (key["residual"], key["out"])}
     source = dot_source("m", boxes, edges)
     assert source.startswith('digraph "m" {') and source.count("->") == 5
-    boxes, _ = layer_graph(sequential())  # Keras's defaults: the class name only
+    boxes, _, _ = layer_graph(sequential())  # Keras's defaults: the class name only
     assert [lines for _, lines in boxes] == [["InputLayer"], ["Dense"], ["Dense"]]
 
 
@@ -97,3 +97,24 @@ def test_the_readme_pictures_example_runs(tmp_path, capsys):
     for name in ("explain_disk.png", "plot_model_disk.png", "plot_model_residual.png"):
         assert (tmp_path / "docs" / name).read_bytes()[:8] == PNG
     assert list((tmp_path / "out" / "logs" / "train").iterdir())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_expand_nested_opens_a_nested_model(tmp_path, engine):
+    inner_in = ks.Input((4,), name="block_in")
+    block = ks.Model(inner_in, ks.layers.Dense(3, name="block_dense")(inner_in), name="block")
+    inputs = ks.Input((2,), name="x")
+    model = ks.Model(inputs, ks.layers.Dense(1, name="head")(
+        block(ks.layers.Dense(4, name="stem")(inputs))))
+    boxes, edges, clusters = layer_graph(model, show_layer_names=True)
+    assert [lines[0].split()[0] for _, lines in boxes] == ["x", "stem", "block", "head"]
+    assert clusters == []
+    boxes, edges, clusters = layer_graph(model, show_layer_names=True, expand_nested=True)
+    names = {key: lines[0].split()[0] for key, lines in boxes}
+    assert list(names.values()) == ["x", "stem", "block_in", "block_dense", "head"]
+    assert [(a, [names[k] for k in keys]) for a, keys in clusters] == [
+        ("block", ["block_in", "block_dense"])]
+    assert [(names[a], names[b]) for a, b in edges] == [
+        ("x", "stem"), ("stem", "block_in"), ("block_in", "block_dense"), ("block_dense", "head")]
+    ks.utils.plot_model(model, tmp_path / "m.png", expand_nested=True, engine=engine)
+    assert (tmp_path / "m.png").read_bytes()[:8] == PNG
