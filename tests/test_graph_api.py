@@ -1,0 +1,207 @@
+"""The graph API from a user's side: clear errors, inspection, predict's structures, and a functional
+model that trains exactly like its Sequential twin."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import kerasette as ks
+from kerasette.layers import Concatenate, Dense
+
+
+def two_input_model():
+    a, b = ks.Input((3,), name="a"), ks.Input((2,), name="b")
+    h = Concatenate()([Dense(4, activation="tanh")(a), b])
+    return ks.Model([a, b], Dense(1, name="out")(h))
+
+
+def two_output_model(as_dict=False):
+    x = ks.Input((4,), name="x")
+    h = Dense(5, activation="tanh", name="trunk")(x)
+    reg, cls = Dense(2, name="reg")(h), Dense(1, activation="sigmoid", name="cls")(h)
+    return ks.Model(x, {"reg": reg, "cls": cls} if as_dict else [reg, cls])
+
+
+def data(n, *widths, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, w, generator=g) for w in widths]
+
+
+# ----- errors -------------------------------------------------------------------------------------
+def test_disconnected_graph_names_the_missing_input():
+    a, b = ks.Input((3,), name="a"), ks.Input((2,), name="b_missing")
+    out = Dense(1)(Concatenate()([a, b]))
+    with pytest.raises(ValueError, match=r"(?s)disconnected.*b_missing.*ks.Input"):
+        ks.Model(a, out)
+    with pytest.raises(ValueError, match="b_missing"):
+        ks.Model(a, b)  # an output that is an Input not passed to the model
+
+
+def test_inputs_must_be_ks_inputs():
+    a = ks.Input((3,))
+    h = Dense(2)(a)
+    with pytest.raises(ValueError, match="ks.Input"):
+        ks.Model(h, Dense(1)(h))
+
+
+def test_fit_missing_dict_key_names_it_and_changes_nothing():
+    model = two_input_model()
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.get_weights()
+    xa, xb, y = data(8, 3, 2, 1)
+    with pytest.raises(ValueError, match=r"(?s)missing.*'b'"):
+        model.fit({"a": xa}, y, verbose=0)
+    with pytest.raises(ValueError, match=r"(?s)\['c'\].*not input names"):
+        model.fit({"a": xa, "b": xb, "c": xb}, y, verbose=0)
+    for w0, w1 in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(w0, w1)
+    model.fit({"a": xa, "b": xb}, y, verbose=0)  # the right structure trains
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_fit_wrong_list_length(count):
+    model = two_input_model()
+    model.compile(optimizer="sgd", loss="mse")
+    xa, xb, y = data(8, 3, 2, 1)
+    xs = [xa, xb, xb][:count]
+    with pytest.raises(ValueError, match=rf"(?s)Invalid x.*2 inputs.*of {count} arrays"):
+        model.fit(xs, y, verbose=0)
+
+
+def test_fit_missing_output_labels():
+    model = two_output_model(as_dict=True)
+    model.compile(optimizer="sgd", loss={"reg": "mse", "cls": "binary_crossentropy"})
+    x, yr = data(8, 4, 2)
+    with pytest.raises(ValueError, match=r"(?s)cls.*needs labels"):
+        model.fit(x, {"reg": yr}, verbose=0)
+
+
+def test_flat_metrics_list_on_two_outputs_is_refused():
+    model = two_output_model()
+    with pytest.raises(ValueError, match=r"(?s)Invalid metrics.*several outputs.*\['reg', 'cls'\]"):
+        model.compile(optimizer="sgd", loss=["mse", "binary_crossentropy"], metrics=["mae"])
+    model.compile(optimizer="sgd", loss=["mse", "binary_crossentropy"],
+                  metrics=[["mae"], ["accuracy"]])
+    x, yr = data(8, 4, 2)
+    yc = (torch.arange(8) % 2).float()[:, None]
+    history = model.fit(x, [yr, yc], verbose=0)
+    assert set(history.history) == {"loss", "reg_loss", "cls_loss", "reg_mae", "cls_accuracy"}
+
+
+# ----- inspection ---------------------------------------------------------------------------------
+class Block(ks.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.inner, self.outer = Dense(units, activation="relu"), Dense(units)
+
+    def call(self, inputs, training=False):
+        return inputs + self.outer(self.inner(inputs))
+
+
+class Net(ks.Model):
+    def __init__(self):
+        super().__init__(name="net")
+        self.stem = Dense(4, name="stem")
+        self.block = Block(4, name="block")
+        self.head = Dense(1, name="head")
+
+    def call(self, inputs, training=False):
+        return self.head(self.block(self.stem(inputs)))
+
+
+def nested_model():
+    inner = ks.Sequential([ks.Input((3,)), Dense(4, name="inner_dense")], name="inner")
+    x = ks.Input((3,), name="x")
+    return ks.Model(x, Dense(1, name="head")(inner(x))), inner
+
+
+def test_get_layer_for_every_model_kind():
+    functional = two_input_model()
+    assert functional.get_layer("out").name == "out"
+    assert functional.get_layer(index=0).name == "a"  # InputLayers first, as in Keras
+    with pytest.raises(ValueError, match=r"(?s)no layer 'nope'.*'out'"):
+        functional.get_layer("nope")
+
+    net = Net()
+    net.build((None, 3))
+    assert net.get_layer("block") is net.block
+    assert [layer.name for layer in net.layers] == ["stem", "block", "head"]
+
+    model, inner = nested_model()
+    assert model.get_layer("inner") is inner
+    assert inner.get_layer("inner_dense") is inner.layers[0]
+
+
+def summary_text(model) -> str:
+    out = io.StringIO()
+    model.summary(print_fn=lambda line: print(line, file=out))
+    return out.getvalue()
+
+
+def test_summary_for_functional_subclassed_nested():
+    functional = two_input_model()
+    text = summary_text(functional)
+    assert "Connected to" in text and "concatenate" in text
+    assert f"Total params: {functional.count_params():,}" in text
+
+    net = Net()
+    net.build((None, 3))
+    text = summary_text(net)
+    assert "block (Block)" in text and f"Total params: {net.count_params():,}" in text
+    assert net.count_params() == (3 * 4 + 4) + 2 * (4 * 4 + 4) + (4 + 1)
+
+    model, inner = nested_model()
+    text = summary_text(model)
+    assert "inner (Sequential)" in text and f"Total params: {model.count_params():,}" in text
+
+
+# ----- predict's structures -------------------------------------------------------------------------
+def test_predict_returns_list_for_list_outputs():
+    model = two_output_model()
+    x = data(6, 4)[0].numpy()
+    out = model.predict(x, batch_size=4, verbose=0)
+    assert isinstance(out, list) and [o.shape for o in out] == [(6, 2), (6, 1)]
+    direct = model(torch.from_numpy(x))
+    for got, want in zip(out, direct):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-6, atol=1e-6)
+    assert ((out[1] > 0) & (out[1] < 1)).all()  # probabilities, not logits
+
+
+def test_predict_returns_dict_for_dict_outputs():
+    model = two_output_model(as_dict=True)
+    out = model.predict(data(6, 4)[0].numpy(), verbose=0)
+    assert isinstance(out, dict) and list(out) == ["reg", "cls"]
+    assert out["reg"].shape == (6, 2) and out["cls"].shape == (6, 1)
+
+
+# ----- a functional model trains exactly like its Sequential twin ------------------------------------
+def disk(n, seed=0):
+    """The seeds' task: points in the unit square, one-hot "inside the disk of area 1/2"."""
+    x = torch.rand(n, 2, generator=torch.Generator().manual_seed(seed))
+    inside = ((x - 0.5).pow(2).sum(1) < 1 / (2 * math.pi)).long()
+    return x, torch.eye(2)[inside]
+
+
+def test_functional_twin_of_seeds_net_is_bit_identical():
+    sizes = [25, 25, 25]
+    seq = ks.Sequential([ks.Input((2,))] + [Dense(u, activation="relu") for u in sizes]
+                        + [Dense(2)])
+    x_in = h = ks.Input((2,))
+    for u in sizes:
+        h = Dense(u, activation="relu")(h)
+    fun = ks.Model(x_in, Dense(2)(h))
+    fun.set_weights(seq.get_weights())
+    fun.set_rng_state(seq.get_rng_state())  # the same shuffling order
+    initial = seq.get_weights()
+    x, y = disk(200)
+    histories = []
+    for model in (seq, fun):
+        model.compile(optimizer=ks.optimizers.SGD(0.1), loss="mse")
+        histories.append(model.fit(x, y, batch_size=10, epochs=3, verbose=0).history)
+    assert histories[0] == histories[1]
+    for a, b in zip(seq.get_weights(), fun.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(seq.get_weights()[0], initial[0])  # it trained
