@@ -334,3 +334,68 @@ def test_model_nested_in_model(outer_kind):
         np.testing.assert_array_equal(got, want)
     x = randn(5, 4, seed=7)
     torch.testing.assert_close(model(x), head(inner(x)), rtol=0, atol=0)
+
+
+# ----- more of the same: transfer learning, a shared composite layer, per-output sample weights ----
+def test_frozen_nested_model_costs_no_backward():
+    base_dense = Dense(5, activation="tanh")
+    base = ks.Sequential([ks.Input((4,)), base_dense])
+    base.trainable = False  # transfer learning: a frozen base under a new head
+    x_in, head = ks.Input((4,)), Dense(1)
+    model = ks.Model(x_in, head(base(x_in)))
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    calls = {"forward": 0, "backward": 0}
+    count_backward_calls(base, calls)
+    oracle = Oracle(model, 0.05)
+    assert len(oracle.trainable) == 2
+
+    def loss_fn(P, x, y):
+        return mse(dense(P[head], dense(P[base_dense], x, torch.tanh)), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 4, seed=i), randn(8, 1, seed=100 + i))))
+    assert calls == {"forward": STEPS, "backward": 0}
+
+
+def test_shared_composite_layer_and_symbolic_ops():
+    block, stem, head = ResidualBlock(4), Dense(4, activation="tanh"), Dense(1)
+    x_in = ks.Input((3,))
+    h = stem(x_in)
+    a = block(h)
+    b = block(a)  # the same block twice: one set of weights, two uses
+    model = ks.Model(x_in, head((b - h) * a))
+    assert len(model.weights) == 8
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+
+    def res(P, h):
+        return h + dense(P[block.outer], dense(P[block.inner], h, torch.tanh))
+
+    def loss_fn(P, x, y):
+        h = dense(P[stem], x, torch.tanh)
+        a = res(P, h)
+        return mse(dense(P[head], (res(P, a) - h) * a), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 1, seed=100 + i))))
+
+
+def test_sample_weight_per_output():
+    x_in = ks.Input((4,), name="inp")
+    trunk, reg, cls = Dense(3, activation="tanh"), Dense(1), Dense(1, activation="sigmoid")
+    h = trunk(x_in)
+    model = ks.Model({"inp": x_in}, {"r": reg(h), "c": cls(h)})
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss={"r": "mse", "c": "binary_crossentropy"})
+    oracle = Oracle(model, 0.05)
+    for i in range(STEPS):
+        x = {"inp": randn(8, 4, seed=i)}
+        y = {"r": randn(8, 1, seed=50 + i), "c": (randn(8, 1, seed=70 + i) > 0).to(torch.float64)}
+        sw = {"r": randn(8, seed=90 + i).abs(), "c": randn(8, seed=95 + i).abs()}
+        got = model.train_on_batch(x, y, sample_weight=sw, return_dict=True)["loss"]
+        hh = dense(oracle[trunk], x["inp"], torch.tanh)
+        lr_ = (((dense(oracle[reg], hh) - y["r"]) ** 2).mean(-1) * sw["r"]).mean()
+        lc = (F.binary_cross_entropy_with_logits(dense(oracle[cls], hh), y["c"], reduction="none")
+              .mean(-1) * sw["c"]).mean()
+        want = oracle.step(lr_ + lc)
+        assert abs(got - want) <= TOL, (i, got, want)
+    oracle.assert_weights(model)
