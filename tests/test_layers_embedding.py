@@ -175,3 +175,34 @@ def test_fit_refuses_out_of_range_indices_naming_the_input():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match="Invalid input to Embedding"):
         model.fit(np.array([[0, 3]]), np.zeros((1, 1)), verbose=0)
+
+
+# ---- examples/text_embedding.py ---------------------------------------------------------------------
+def load_example(name):
+    import importlib.util
+    import pathlib
+    import sys
+    folder = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(f"_example_{name}", folder / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_text_embedding_example_runs_and_learns(capsys):
+    threads = torch.get_num_threads()
+    try:
+        example = load_example("text_embedding")
+        texts, labels = example.make_corpus(50, seed=0)
+        ids = example.encode(texts)
+        assert ids.shape == (50, example.MAX_LENGTH) and ids.max() < len(example.VOCABULARY)
+        assert set(labels.tolist()) == {0, 1}
+        runs = example.main(["--seeds", "1", "--samples", "400", "--epochs", "3",
+                             "--negation", "0", "--no-baseline"])
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "GlobalAveragePooling1D" in out and len(runs) == 1
+    assert runs[0]["epochs"] <= 3 and 0.5 < runs[0]["test"] <= 1.0   # better than chance
