@@ -218,3 +218,13 @@ def test_fit_with_activity_regularization_equals_autograd():
                 p.sub_(LR * d)
     for got, want in zip(model.get_weights(), params):
         np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_evaluate_reports_the_activity_penalty():
+    # Keras adds layer losses to the loss in evaluate too: identity model, mse 0, penalty only
+    model = ks.Sequential([ks.Input((2,)), layers.ActivityRegularization(l2=0.5),
+                           layers.Dense(2, kernel_initializer="zeros")])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.array([[1.0, 2.0], [3.0, 0.0]])
+    loss = model.evaluate(x, np.zeros((2, 2)), verbose=0)
+    assert loss == pytest.approx(0.5 * (1 + 4 + 9) / 2)

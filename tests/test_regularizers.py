@@ -4,6 +4,7 @@ constraint arguments."""
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -181,3 +182,38 @@ def test_model_with_regularized_dense_saves_and_loads(tmp_path):
     layer = loaded.layers[0]
     assert layer.kernel.regularizer.get_config() == {"l1": 0.01, "l2": 0.01}
     assert type(layer.bias.constraint) is ks.constraints.NonNeg
+
+
+# ---- end to end: the trainer adds penalties and gradients, then applies constraints ----------------
+def test_fit_with_regularizers_and_a_constraint_equals_autograd(float64):
+    """Dense(kernel_regularizer=l1_l2, bias_regularizer=l2, kernel_constraint=max_norm(0.8)) ->
+    Dense: 20 SGD steps of model.fit equal autograd on loss + penalties, with the projection
+    W <- W * clip(n, 0, 0.8) / (1e-7 + n) after each step, to 1e-10."""
+    lr, g = 0.1, torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(40, 1, generator=g, dtype=torch.float64)
+    model = ks.Sequential([
+        ks.Input((3,)),
+        ks.layers.Dense(4, activation="tanh", kernel_regularizer=regularizers.L1L2(0.01, 0.02),
+                        bias_regularizer=regularizers.L2(0.05),
+                        kernel_constraint=ks.constraints.MaxNorm(0.8)),
+        ks.layers.Dense(1)])
+    model.compile(optimizer=ks.optimizers.SGD(lr), loss="mse")
+    params = [torch.tensor(w, requires_grad=True) for w in model.get_weights()]
+    history = model.fit(x, y, batch_size=2, shuffle=False, verbose=0)
+    losses = []
+    for step in range(20):
+        xb, yb = x[2 * step:2 * step + 2], y[2 * step:2 * step + 2]
+        W1, b1, W2, b2 = params
+        penalty = 0.01 * W1.abs().sum() + 0.02 * (W1 ** 2).sum() + 0.05 * (b1 ** 2).sum()
+        loss = ((torch.tanh(xb @ W1 + b1) @ W2 + b2 - yb) ** 2).mean() + penalty
+        losses.append(float(loss.detach()))
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, d in zip(params, grads):
+                p.sub_(lr * d)
+            n = W1.pow(2).sum(0, keepdim=True).sqrt()
+            W1.mul_(n.clamp(0, 0.8) / (1e-7 + n))
+    for got, want in zip(model.get_weights(), params):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-10)
+    assert history.history["loss"][0] == pytest.approx(np.mean(losses), rel=1e-10)

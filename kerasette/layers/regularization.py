@@ -19,6 +19,8 @@ class ActivityRegularization(Layer):
     """Identity layer that penalises its input's activity: l1 * sum|x| + l2 * sum x^2 per batch,
     divided by the batch size. Args: l1, l2 (non-negative floats, default 0)."""
 
+    adds_loss = True  # the trainer adds `losses` to the reported loss (and clears them)
+
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         regularizer = L1L2(l1=l1, l2=l2)  # validates l1 and l2, naming them
         super().__init__(**kwargs)
