@@ -13,6 +13,7 @@ import numbers
 
 import torch
 
+from ..distribution.share import draw_rows
 from ..random_state import make_generator
 from .base import Layer
 
@@ -52,7 +53,10 @@ class Dropout(Layer):
     def _mask(self, x):
         """[u >= rate] / (1 - rate) with the shape, dtype and device of x."""
         gen = self._generator(x.device)
-        u = torch.rand(x.shape, generator=gen, dtype=torch.float32, device=gen.device)
+        # Under data-parallel training the mask is drawn for the global batch and this rank keeps
+        # its rows, so 1 or N processes draw the same masks (kerasette.distribution.share).
+        u = draw_rows(lambda shape: torch.rand(shape, generator=gen, dtype=torch.float32,
+                                               device=gen.device), x.shape)
         keep = (u >= self.rate).to(device=x.device, dtype=x.dtype)
         return keep.mul_(1.0 / (1.0 - self.rate))
 

@@ -82,19 +82,28 @@ class OutputLoss:
     def __init__(self, multi: MultiLoss, k: int, output_name: str):
         self.multi, self.k = multi, k
         self.name = f"{output_name}_loss"
-        self.total, self.count = None, 0
+        self.state = None  # [sum of batch loss x rows, rows], a tensor on the loss's device
 
     def update_state(self, y, pred, sw=None):
         n = pred[self.k].shape[0]
         value = self.multi.last[self.k]
-        self.total = value * n if self.total is None else self.total + value * n
-        self.count += n
+        if self.state is None:
+            self.state = torch.zeros(2, dtype=value.dtype, device=value.device)
+        self.state[0] += value * n
+        self.state[1] += n
 
     def result(self):
-        return self.total / max(self.count, 1)
+        if self.state is None:
+            return torch.tensor(0.0)
+        return self.state[0] / self.state[1].clamp(min=1)
 
     def reset_state(self):
-        self.total, self.count = None, 0
+        if self.state is not None:
+            self.state.zero_()
+
+    def state_tensors(self) -> list:
+        """Sums, reduced across processes by summing (kerasette.distribution)."""
+        return [] if self.state is None else [self.state]
 
 
 def per_output(value, names: list, arg: str, default=None) -> list:

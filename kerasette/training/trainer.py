@@ -31,6 +31,7 @@ from ..data import (
     split_tail,
     to_tensor,
 )
+from ..distribution.writer_callbacks import wrap_writers
 from ..models.arguments import (
     as_list,
     batch_size_arg,
@@ -50,6 +51,7 @@ from ..models.targets import (
     loss_kind,
     prepare_targets,
 )
+from . import distributed
 from .heads import fusable_activation
 from .outputs import (
     MultiLoss,
@@ -506,8 +508,14 @@ class Trainer:
         val = self._validation_batches(validation_data, validation_batch_size)
 
         # --- training ------------------------------------------------------------------------
+        strategy = distributed.connect(self)  # None in one process (kerasette.distribution)
+        writer = strategy is None or strategy.is_writer
+        if strategy is not None:
+            distributed.sync_replicas(self, strategy)
+            if not isinstance(callbacks, CallbackList):
+                callbacks = wrap_writers(callbacks, strategy)
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            callbacks, add_history=True, add_progbar=verbose != 0 and writer, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.history = cbs.history
         self._fit_has_validation = val is not None  # read by ModelCheckpoint's format check
@@ -519,7 +527,8 @@ class Trainer:
             start = self._resume_epoch if self._resume_epoch is not None else initial_epoch
             for epoch in range(start, epochs):
                 cbs.on_epoch_begin(epoch)
-                logs = self._train_epoch(train, steps_per_epoch, cbs)
+                logs = self._train_epoch(train, steps_per_epoch, cbs) if strategy is None else \
+                    distributed.train_epoch(self, train, steps_per_epoch, cbs, strategy)
                 if val is not None and validate_after(epoch + 1) and not self._step_cancelled:
                     val_logs = self._evaluate_batches(val, cbs, validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})

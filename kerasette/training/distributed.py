@@ -1,0 +1,121 @@
+"""`fit` under a distribution: the trainer's side of `kerasette.distribution`'s contract.
+
+Every rank runs the same fit on the same data. At the start the replicas are made identical (rank
+0's weights, layer state and random generators are broadcast), so every rank draws the same shuffle
+permutation and cuts the same global batches of `batch_size` rows. Per step each rank takes its
+contiguous share rows lo:hi (`StepSync.begin`), runs forward and backward on it with the upstream
+gradient scaled by (hi - lo) / n, and one all-reduce sums the gradients, the loss sum, the row count
+and the stop / non-finite flags; then every rank applies the same optimizer step. The summed gradient
+is the gradient of the global batch's loss sum_i w_i l_i / n, exactly as in one process.
+
+Metrics are updated on each share and their states (sums and counts) are summed across ranks once
+at the end of the epoch, so epoch logs — and every callback deciding on them — are the same on every
+rank; batch-level metric values in the progress bar are rank 0's share. Validation, `evaluate` and
+`predict` run on every rank on the whole data (identical weights give identical results; no
+communication, at the cost of repeated work).
+"""
+
+import torch
+
+from ..distribution import distribution
+from ..distribution.step import StepSync
+from ..models.loader_batches import no_batches_error
+from ..models.logs import LazyLogs
+
+
+def connect(model):
+    """The Strategy of the current distribution for this model, or None in a single process."""
+    d = distribution()
+    if d is None or d.world_size <= 1:
+        return None
+    return d.connect(model.device)
+
+
+def sync_replicas(model, strategy) -> None:
+    """Rank 0's weights, layer state and random generators on every rank (before the first step)."""
+    tensors = [buf.params for buf in (model._buffer, model._frozen_buffer) if buf is not None]
+    gens = model._generators()
+    states = [g.get_state() for g in gens.values()]
+    dtype = tensors[0].dtype if tensors else torch.float64
+    as_float = [s.to(device=strategy.device, dtype=dtype) for s in states]  # bytes 0..255: exact
+    strategy.broadcast_from_writer(tensors + as_float, "the initial weights and generators")
+    for g, s, f in zip(gens.values(), states, as_float):
+        g.set_state(f.to(device="cpu", dtype=torch.uint8).reshape(s.shape))
+
+
+def _metric_tensors(model) -> list:
+    """The running states of every metric (sums and counts), as tensors, for the epoch-end reduce."""
+    out = []
+    for m in model._metrics + model._weighted_metrics:
+        if hasattr(m, "state_tensors"):  # a multi-output model's <output>_loss
+            out.extend(m.state_tensors())
+            continue
+        inner = getattr(m, "metric", m)
+        for v in getattr(inner, "variables", ()):
+            out.append(v.value if hasattr(v, "value") else v)
+    return out
+
+
+def train_epoch(model, train, steps, cbs, strategy) -> dict:
+    """One epoch of data-parallel steps; returns the epoch logs (the same on every rank)."""
+    from ..data import _index, _rows
+
+    opt = model.optimizer
+    backward_hooks, batch_hooks = cbs.has_backward_hooks, cbs.has_train_batch_hooks
+    model._reset_metrics()
+    loss_total = torch.zeros((), dtype=model._dtype, device=model._device)
+    count = 0
+    model._step_cancelled = False
+    plan = None
+    sync = None
+    for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
+        if plan is None:
+            fused = model._fused
+            plan = model._plan(fused)
+            sync = StepSync(strategy, opt.buffer.grads)
+            zero = torch.zeros((), dtype=model._dtype, device=model._device)
+        if batch_hooks:
+            cbs.on_train_batch_begin(step)
+        n = _rows(xb)
+        lo, hi = sync.begin(n)
+        opt.zero_grad()
+        value = None
+        if hi > lo:
+            window = slice(lo, hi)
+            xs, ys, ss = _index(xb, window), _index(yb, window), _index(swb, window)
+            out, pred, backward = model._forward(xs, True, fused, plan)
+            value, dloss = model._train_loss.forward(ys, out, ss)
+            grads = dloss()
+            scale = sync.scale
+            backward([g * scale if g is not None else None for g in grads]
+                     if isinstance(grads, list) else grads * scale)
+            model._update_metrics(ys, pred, ss)
+        penalty = None
+        if model._regularized or model._loss_layers:
+            # The weights' penalties belong to the global loss once: their gradient is added on
+            # rank 0 only (the all-reduce sums it in), their value is logged on every rank.
+            penalty = model._penalties(zero, grads=strategy.is_writer)
+        r = sync.reduce(value, stop=model.stop_training)
+        loss_total.add_(r.loss_sum)
+        if penalty is not None:
+            loss_total.add_(penalty, alpha=r.count)
+        count += r.count
+        if backward_hooks:
+            cbs.on_backward_end(step, LazyLogs({"loss": r.loss}))
+        if (backward_hooks and model.stop_training) or r.stop:
+            model.stop_training = True
+            model._step_cancelled = True
+            break
+        opt.step()
+        model._apply_constraints()
+        if batch_hooks:
+            cbs.on_train_batch_end(step, LazyLogs({"loss": loss_total / max(count, 1)}))
+    if count == 0:
+        raise no_batches_error(train)
+    states = _metric_tensors(model)
+    if states:
+        strategy.reduce_step(states, "the epoch's metric states")
+    logs = {"loss": loss_total / max(count, 1)}
+    for m in model._metrics + model._weighted_metrics:
+        logs[m.name] = m.result()
+    return dict(LazyLogs(logs))

@@ -1,0 +1,92 @@
+"""A worker for tests/test_distributed_fit.py: the same fit on 1 process or on each rank of N.
+
+    python fit_worker.py OUT_DIR            (under torchrun's variables: one rank of N)
+
+Writes OUT_DIR/rank<r>.json with the final weights, the History and the rows this rank trained on.
+`run_cases()` is also imported by the test and run in one process, without distribution, as the
+reference.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+import kerasette as ks
+
+
+class RowCounter(ks.layers.Layer):
+    """Identity that counts the rows it sees in training (each rank's share)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rows = 0
+
+    def forward(self, x, training=False):
+        if training:
+            self.rows += x.shape[0]
+        return x, lambda dy: dy
+
+
+def data(n=61, seed=0):
+    g = np.random.default_rng(seed)
+    x = g.normal(size=(n, 3))
+    y_label = (x[:, 0] + 0.5 * x[:, 1] > 0).astype("float64")[:, None]
+    y_value = (x @ np.array([[0.3], [-1.0], [0.5]]) + 0.1 * g.normal(size=(n, 1)))
+    return x, y_label, y_value
+
+
+def sequential_case(log_dir=None):
+    """Dropout, class weights, a validation split, SGD with momentum, unequal shares (batch 7)."""
+    ks.utils.set_random_seed(1)
+    counter = RowCounter()
+    model = ks.Sequential([ks.Input((3,)), counter, ks.layers.Dense(8, activation="relu"),
+                           ks.layers.Dropout(0.3, seed=5), ks.layers.Dense(1, activation="sigmoid")])
+    model.compile(ks.optimizers.SGD(0.1, momentum=0.9), "binary_crossentropy",
+                  metrics=["accuracy"])
+    x, y, _ = data()
+    callbacks = [ks.callbacks.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.02)]
+    if log_dir is not None:  # a writer: only rank 0's file may appear
+        rank = os.environ.get("RANK", "0")
+        callbacks.append(ks.callbacks.CSVLogger(os.path.join(log_dir, f"log_rank{rank}.csv")))
+    history = model.fit(x, y, batch_size=7, epochs=12, validation_split=0.2, verbose=0,
+                        class_weight={0: 1.0, 1: 2.0}, callbacks=callbacks)
+    return model, history, counter.rows
+
+
+def functional_case():
+    """A two-output functional model with loss weights and Adam."""
+    ks.utils.set_random_seed(2)
+    inputs = ks.Input((3,), name="features")
+    h = ks.layers.Dense(6, activation="tanh")(inputs)
+    h = h + ks.layers.Dense(6)(h)
+    model = ks.Model(inputs, {"label": ks.layers.Dense(1, activation="sigmoid")(h),
+                              "value": ks.layers.Dense(1)(h)})
+    model.compile("adam", loss={"label": "binary_crossentropy", "value": "mse"},
+                  loss_weights={"label": 1.0, "value": 0.5}, metrics={"value": ["mae"]})
+    x, y_label, y_value = data(seed=3)
+    history = model.fit(x, {"label": y_label, "value": y_value}, batch_size=10, epochs=4,
+                        verbose=0)
+    return model, history, None
+
+
+def run_cases(log_dir=None) -> dict:
+    ks.config.set_floatx("float64")
+    out = {}
+    for name, case in (("sequential", lambda: sequential_case(log_dir)),
+                       ("functional", functional_case)):
+        model, history, rows = case()
+        out[name] = {"weights": [w.tolist() for w in model.get_weights()],
+                     "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+                     "rows": rows}
+    return out
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    result = run_cases(log_dir=sys.argv[1])
+    rank = int(os.environ.get("RANK", "0"))
+    with open(os.path.join(sys.argv[1], f"rank{rank}.json"), "w") as f:
+        json.dump(result, f)
