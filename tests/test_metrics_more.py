@@ -433,3 +433,26 @@ def test_categorical_and_regression_metrics_in_fit_and_evaluate():
                       "logcosh"],
         [lambda p: skm.r2_score(y, p), lambda p: np.sqrt(skm.mean_squared_error(y, p)),
          lambda p: _np_cosine(y, p).mean(), lambda p: np.log(np.cosh(p - y)).mean()])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_state_moves_to_the_gpu_and_updates_do_not_synchronize():
+    rng = _rng(16)
+    cases = [(m, *(torch.as_tensor(a, device="cuda") for a in _inputs_for(m, rng, 12)))
+             for m in _all_new_metrics()]
+    w = torch.rand(12, device="cuda", dtype=F64)
+    for m, y, p in cases:  # warm up: the first update moves (and builds) the state
+        m.update_state(y, p)
+        assert all(v.device.type == "cuda" for v in m.variables), m.name
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for m, y, p in cases:
+            m.update_state(y, p)
+            m.update_state(y, p, sample_weight=w)
+            m.result()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    for m, _, _ in cases:
+        m.reset_state()
+        assert all(v.device.type == "cuda" for v in m.variables), m.name
