@@ -139,3 +139,21 @@ def test_missing_package_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"kerasette\[mlflow\]"):
         MLflowLogger()
     assert os.listdir(".") == []   # nothing written
+
+
+def test_two_outputs_log_each_loss_and_metric():
+    ks.utils.set_random_seed(0)
+    inputs = ks.Input((3,))
+    h = ks.layers.Dense(4, activation="tanh")(inputs)
+    model = ks.Model(inputs, {"price": ks.layers.Dense(1)(h),
+                              "label": ks.layers.Dense(1, activation="sigmoid")(h)})
+    model.compile(optimizer="adam", loss={"price": "mse", "label": "binary_crossentropy"},
+                  metrics={"label": ["accuracy"]})
+    x, y = data()
+    logger = MLflowLogger(tracking_uri="sqlite:///tmp.db", log_model=False)
+    history = model.fit(x, {"price": y, "label": y}, epochs=2, verbose=0, callbacks=[logger])
+    client = MlflowClient("sqlite:///tmp.db")
+    params = client.get_run(logger.run_id).data.params
+    assert params["loss"] == "price=mean_squared_error,label=binary_crossentropy"
+    for key in history.history:
+        assert [m.step for m in client.get_metric_history(logger.run_id, key)] == [0, 1]

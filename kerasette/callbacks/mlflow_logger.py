@@ -141,7 +141,7 @@ class MLflowLogger(Callback):
                     out[f"optimizer.{k}"] = v if not isinstance(v, dict) else json.dumps(v)
         loss = getattr(model, "loss", None)
         if loss is not None:
-            out["loss"] = getattr(loss, "name", type(loss).__name__)
+            out["loss"] = _loss_text(loss)
         names = [n for n in getattr(model, "metrics_names", []) if n != "loss"]
         if names:
             out["metrics"] = ",".join(names)
@@ -209,6 +209,17 @@ class MLflowLogger(Callback):
         pattern = os.fspath(getattr(self.checkpoint, "filepath", self.checkpoint))
         pattern = re.sub(r"\{[^{}]*\}", "*", pattern)
         return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+
+
+def _loss_text(loss) -> str:
+    """A loss, or a list / dict of them (several outputs), as text: names, "output=name" pairs."""
+    if isinstance(loss, dict):
+        return ",".join(f"{k}={_loss_text(v)}" for k, v in loss.items())
+    if isinstance(loss, (list, tuple)):
+        return ",".join(_loss_text(v) for v in loss)
+    if loss is None or isinstance(loss, str):
+        return str(loss)
+    return getattr(loss, "name", None) or getattr(loss, "__name__", type(loss).__name__)
 
 
 def _metric_key(key: str) -> str:
