@@ -170,3 +170,26 @@ def test_disk_labels_follow_the_disk_of_area_one_half():
     inside = ((x - 0.5) ** 2).sum(1) < disk.RADIUS ** 2
     assert torch.equal(y[:, 0].bool(), inside)
     assert abs(y.mean().item() - 0.5) < 0.01  # area pi r^2 = 1/2
+
+
+def test_residual_three_builds_train_identically(capsys):
+    residual = load("residual")
+    rows, same = residual.main(["--seeds", "1", "--epochs", "2", "--width", "8", "--blocks", "1"])
+    out = capsys.readouterr().out
+    assert same and "identical weights: yes" in out
+    assert [r[0] for r in rows] == ["disk (seeds' task)", "digits 8x8"]
+    # functional, subclassed and nested report the same accuracy; the plain MLP is its own column
+    for r in rows:
+        assert r[1] == r[2] == r[3]
+
+
+def test_two_heads_logs_keras_names_and_learns(capsys):
+    two_heads = load("two_heads")
+    history, scores, baseline = two_heads.main(["--epochs", "3"])
+    assert set(history.history) == {
+        "loss", "price_loss", "expensive_loss", "price_mae", "expensive_accuracy",
+        "val_loss", "val_price_loss", "val_expensive_loss", "val_price_mae",
+        "val_expensive_accuracy"}
+    assert scores["loss"] == pytest.approx(scores["price_loss"] + 0.5 * scores["expensive_loss"],
+                                           rel=1e-5)
+    assert scores["price_loss"] < baseline
