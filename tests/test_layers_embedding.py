@@ -206,3 +206,28 @@ def test_text_embedding_example_runs_and_learns(capsys):
     out = capsys.readouterr().out
     assert "GlobalAveragePooling1D" in out and len(runs) == 1
     assert runs[0]["epochs"] <= 3 and 0.5 < runs[0]["test"] <= 1.0   # better than chance
+
+
+def test_every_new_layer_in_one_model_summary_save_load(tmp_path, capsys):
+    """Embedding, the noise layers, the normalisations and ActivityRegularization in one model:
+    summary lists them, fit runs, save / load and get_weights / set_weights reproduce predict."""
+    model = ks.Sequential([
+        ks.Input((6,)), layers.Embedding(10, 4), layers.SpatialDropout1D(0.2, seed=1),
+        layers.GaussianNoise(0.1, seed=2), layers.GaussianDropout(0.1, seed=3),
+        layers.BatchNormalization(), layers.LayerNormalization(), layers.GroupNormalization(2),
+        layers.ActivityRegularization(l2=0.01), layers.Flatten(), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.summary()
+    out = capsys.readouterr().out
+    for name in ("Embedding", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
+                 "BatchNormalization", "LayerNormalization", "GroupNormalization",
+                 "ActivityRegularization"):
+        assert name in out
+    x = np.random.default_rng(1).integers(0, 10, (16, 6))
+    model.fit(x, np.ones((16, 1)), batch_size=8, epochs=2, verbose=0)
+    model.save(tmp_path / "all.keras")
+    loaded = ks.models.load_model(tmp_path / "all.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    clone = ks.models.Sequential.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_array_equal(clone.predict(x, verbose=0), model.predict(x, verbose=0))

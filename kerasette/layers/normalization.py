@@ -151,7 +151,7 @@ class BatchNormalization(_Affine):
         beta = None if self.beta is None else self.beta.value
         batch_stats = bool(training) and self.trainable
         if batch_stats:
-            var, mean = torch.var_mean(x2, 0, correction=0)
+            mean, var = _moments(x2, 0)
             m = self.momentum
             self.moving_mean.value.mul_(m).add_(mean, alpha=1 - m)
             self.moving_variance.value.mul_(m).add_(var, alpha=1 - m)
@@ -229,9 +229,9 @@ class LayerNormalization(_Affine):
 
     def forward(self, x, training=False):
         x2, restore = _features_last_2d(x, self._axes)
-        var, mean = torch.var_mean(x2, 1, keepdim=True, correction=0)
+        mean, var, centred = _moments(x2, 1, keepdim=True, centred=True)
         rstd = torch.rsqrt(var + self.epsilon)
-        xhat = (x2 - mean) * rstd
+        xhat = centred.mul_(rstd)
         gamma = None if self.gamma is None else self.gamma.value.reshape(-1)
         if gamma is not None and self.beta is not None:
             y2 = torch.addcmul(self.beta.value.reshape(-1), xhat, gamma)
@@ -302,9 +302,9 @@ class GroupNormalization(_Affine):
         xc = x.movedim(self._axis, -1) if moved else x
         N, C, G = x.shape[0], x.shape[self._axis], self._groups
         x4 = xc.reshape(N, -1, G, C // G)                        # (N, S, G, C/G)
-        var, mean = torch.var_mean(x4, (1, 3), keepdim=True, correction=0)
+        mean, var, centred = _moments(x4, (1, 3), keepdim=True, centred=True)
         rstd = torch.rsqrt(var + self.epsilon)
-        xhat = (x4 - mean) * rstd
+        xhat = centred.mul_(rstd)
         gamma = None if self.gamma is None else self.gamma.value.view(G, C // G)
         y4 = xhat if gamma is None else xhat * gamma
         if self.beta is not None:
@@ -330,6 +330,18 @@ class GroupNormalization(_Affine):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "groups": self.groups, "axis": self.axis}
+
+
+def _moments(x, dims, keepdim=False, centred=False):
+    """(mean, biased variance) over `dims` (and x - mean if `centred`), in two passes.
+
+    Not `torch.var_mean`: on the CPU it takes a slow path for these layouts (a (16384, 32) tensor:
+    ~35 ms against ~0.2 ms for the two passes here, one thread)."""
+    mean = x.mean(dims, keepdim=True)
+    d = x - mean
+    var = (d * d).mean(dims, keepdim=keepdim)
+    mean = mean if keepdim else mean.squeeze(dims)
+    return (mean, var, d) if centred else (mean, var)
 
 
 def _canonical_axis(axis: int, input_shape, layer_name: str, allow_batch: bool) -> int:
