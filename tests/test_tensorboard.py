@@ -214,3 +214,19 @@ def test_a_real_tensorboard_server_serves_the_epoch_loss(tmp_path):
         server.kill()
         server.wait(timeout=10)
         server.stderr.close()
+
+
+def test_distribution_runs_it_on_rank_0_only():
+    """ks.distribution wraps it (and MLflowLogger) so only rank 0 writes; the hooks it asks for
+    must not depend on the rank, since every rank meets at the non-batch ones."""
+    from kerasette.distribution.writer_callbacks import WriterOnly, wrap_writers
+
+    class Rank1:
+        is_writer = False
+
+    tb = TensorBoard("unused", histogram_freq=1)
+    (wrapped,) = wrap_writers([tb], Rank1())
+    assert isinstance(wrapped, WriterOnly) and wrapped.inner is tb
+    assert wrapped._wants_hook("on_epoch_end") and wrapped._wants_hook("on_backward_end")
+    wrapped.on_backward_end(0, {})            # a batch hook on rank 1: not forwarded, no file
+    assert not os.path.exists("unused")

@@ -21,7 +21,8 @@ The callback talks to the store through `mlflow.MlflowClient(tracking_uri)` only
 MLflow's global tracking URI or active run. With no `run_id` and an active run started by the user
 (`with mlflow.start_run(): model.fit(...)`) and no `tracking_uri`, it logs into that run and leaves
 it open; otherwise it creates a run and ends it (FINISHED) in `on_train_end`. A run it creates gets
-the tag `mlflow.source.name = "kerasette"`. Under torch.distributed only rank 0 logs.
+the tag `mlflow.source.name = "kerasette"`. Under `ks.distribution` the trainer runs it on rank 0
+only (kerasette.distribution.writer_callbacks).
 `pip install kerasette[mlflow]`.
 """
 
@@ -35,7 +36,6 @@ import time
 import warnings
 
 from .callback import Callback
-from .tensorboard import _is_writer_rank
 
 
 def _mlflow():
@@ -95,9 +95,6 @@ class MLflowLogger(Callback):
         self.run_id = run_id
         self._client = None
         self._owns_run = False
-
-    def _wants_hook(self, name: str) -> bool:
-        return _is_writer_rank() and super()._wants_hook(name)
 
     # ----- run --------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):

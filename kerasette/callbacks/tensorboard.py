@@ -24,7 +24,8 @@ batch (read in `on_backward_end`: gradients computed, not yet applied):
 With `histogram_freq=0` no batch hook is called at all; with `update_freq="epoch"` neither.
 
 Event files are written with the `tensorboard` package only (its event-file writer and summary
-protos; `pip install kerasette[tensorboard]`). Under torch.distributed only rank 0 writes.
+protos; `pip install kerasette[tensorboard]`). Under `ks.distribution` the trainer runs it on rank 0
+only (kerasette.distribution.writer_callbacks).
 """
 
 import json
@@ -48,12 +49,6 @@ def _tensorboard():
         raise ImportError("ks.callbacks.TensorBoard needs the tensorboard package: "
                           "pip install kerasette[tensorboard]  (or pip install tensorboard)") from e
     return EventFileWriter, event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
-
-
-def _is_writer_rank() -> bool:
-    """False on every rank but 0 under torch.distributed (only rank 0 writes files)."""
-    dist = torch.distributed
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 class SummaryWriter:
@@ -186,8 +181,8 @@ class TensorBoard(Callback):
 
     # ----- which hooks run ------------------------------------------------------------------
     def _wants_hook(self, name: str) -> bool:
-        if not _is_writer_rank():
-            return False
+        # The same answer on every rank (ks.distribution runs the hooks on rank 0 only and keeps
+        # the ranks in step on the non-batch ones), so nothing here may depend on the rank.
         if name == "on_backward_end":
             return self.histogram_freq > 0
         if name in ("on_train_batch_begin", "on_train_batch_end"):
