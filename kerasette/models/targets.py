@@ -15,9 +15,9 @@ def loss_kind(loss) -> str:
     """'sparse', 'categorical', 'binary' or 'regression': what labels the loss expects."""
     if isinstance(loss, L.SparseCategoricalCrossentropy):
         return "sparse"
-    if isinstance(loss, L.CategoricalCrossentropy):
+    if isinstance(loss, (L.CategoricalCrossentropy, L.CategoricalFocalCrossentropy)):
         return "categorical"
-    if isinstance(loss, L.BinaryCrossentropy):
+    if isinstance(loss, (L.BinaryCrossentropy, L.BinaryFocalCrossentropy)):
         return "binary"
     return "regression"
 

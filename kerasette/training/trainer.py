@@ -270,6 +270,12 @@ class Trainer:
             for m, is_weighted in made:
                 if ys[k] is not None:  # labels a metric cannot take fail here, not after a step
                     m.update_state(ys[k], pred_sample)
+                    if torch.as_tensor(m.result()).numel() != 1:
+                        raise ValueError(
+                            f"Invalid metrics: '{m.name}' gives {torch.as_tensor(m.result()).numel()} "
+                            f"values (one per class, e.g. F1Score's default average=None); the logs "
+                            f"hold one number per metric: pass average='macro', 'micro' or "
+                            f"'weighted'")
                     m.reset_state()
                 # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc",
                 # "auc_1"), never overwriting another metric's column, nor the loss.
