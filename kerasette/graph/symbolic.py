@@ -62,12 +62,16 @@ class KerasTensor:
 
     # ----- Keras's operators on symbolic tensors: each records a merge node ------------------
     def _merge(self, other, cls_name: str, reverse: bool = False):
-        from .. import layers
+        """`self (op) other` as a node: a merge layer for two symbolic tensors, else the matching
+        `ks.ops` layer (a constant operand)."""
+        from .. import layers, ops
 
         if not isinstance(other, KerasTensor):
-            raise TypeError(f"Invalid operand: symbolic tensors combine with other symbolic tensors "
-                            f"here (each operation is a layer with a hand-written backward), "
-                            f"received {type(other).__name__}; wrap constants in a layer")
+            fn = {"Add": ops.add, "Subtract": ops.subtract, "Multiply": ops.multiply,
+                  "Divide": ops.divide}[cls_name]
+            return fn(other, self) if reverse else fn(self, other)
+        if cls_name == "Divide":
+            return ops.divide(other, self) if reverse else ops.divide(self, other)
         pair = [other, self] if reverse else [self, other]
         return getattr(layers, cls_name)()(pair)
 
@@ -88,6 +92,17 @@ class KerasTensor:
 
     def __rmul__(self, other):
         return self._merge(other, "Multiply", reverse=True)
+
+    def __truediv__(self, other):
+        return self._merge(other, "Divide")
+
+    def __rtruediv__(self, other):
+        return self._merge(other, "Divide", reverse=True)
+
+    def __neg__(self):
+        from .. import ops
+
+        return ops.negative(self)
 
     def __bool__(self):
         raise TypeError("A symbolic tensor has no value: a model's call() may not branch on data "
