@@ -190,7 +190,7 @@ class Trainer:
         """Weights with regularizers / constraints, and layers that add losses (once per build)."""
         self._regularized = [w for w in self.weights if w.regularizer is not None]
         self._constrained = [w for w in self.weights if w.constraint is not None]
-        self._loss_layers = [layer for layer in _all_layers(self)
+        self._loss_layers = [layer for layer in _all_layers(self.layers)
                              if getattr(type(layer), "adds_loss", False)]
 
     def _penalties(self, value, grads: bool = True):
@@ -790,25 +790,16 @@ def _metric_groups(spec, arg: str) -> list:
     return [as_list(spec, arg)]
 
 
-def _all_layers(model) -> list:
-    """Every layer of a model, those of nested models and composite layers included."""
+def _all_layers(layers) -> list:
+    """Every layer in `layers`, with those of nested models and composite layers."""
     out = []
-    for layer in model.layers:
+    for layer in layers:
         out.append(layer)
         inner = getattr(layer, "_graph", None) or layer.__dict__.get("_call_graph")
         if inner is not None:
-            out.extend(_all_layers_of_graph(inner))
+            out.extend(_all_layers(inner.layers))
     return out
 
-
-def _all_layers_of_graph(graph) -> list:
-    out = []
-    for layer in graph.layers:
-        out.append(layer)
-        inner = getattr(layer, "_graph", None) or layer.__dict__.get("_call_graph")
-        if inner is not None:
-            out.extend(_all_layers_of_graph(inner))
-    return out
 
 
 def _is_array_like(x) -> bool:
