@@ -100,3 +100,25 @@ def test_embedding_backward_twins(positions, rows, width, seed):
     W = torch.randn(rows, width, dtype=torch.float64, requires_grad=True)
     (dW,) = torch.autograd.grad(F.embedding(indices, W), W, dy)
     torch.testing.assert_close(fast - start, dW)
+
+
+@SETTINGS
+@given(rows=st.integers(1, 9), cols=st.integers(1, 7), seed=st.integers(0, 2**31 - 1),
+       scale=st.booleans(), center=st.booleans())
+def test_batch_norm_forward_twins(rows, cols, seed, scale, center):
+    x, beta, gamma = data(seed, rows, cols)
+    gamma, beta = (gamma if scale else None), (beta[0] if center else None)
+    fast = k.batch_norm_forward(x, gamma, beta, EPS)
+    readable = k.batch_norm_forward_readable(x, gamma, beta, EPS)
+    assert_same(fast, readable)
+    assert fast[0].is_contiguous()
+    torch.testing.assert_close(fast[2], x.var(0, unbiased=False))          # biased variance
+    if rows > 1:
+        torch.testing.assert_close(fast[0], F.batch_norm(x, None, None, gamma, beta, True, 0.0,
+                                                         EPS))
+
+
+def test_batch_norm_forward_twins_float32_and_non_contiguous_input():
+    x, _, gamma = data(1, 256, 8, torch.float32)
+    fast = k.batch_norm_forward(x.t().contiguous().t(), gamma, None, EPS)   # column-major x
+    assert_same(fast, k.batch_norm_forward_readable(x, gamma, None, EPS), rtol=1e-4, atol=1e-5)

@@ -151,17 +151,17 @@ class BatchNormalization(_Affine):
         beta = None if self.beta is None else self.beta.value
         batch_stats = bool(training) and self.trainable
         if batch_stats:
-            mean, var = _moments(x2, 0)
+            y2, mean, var, rstd = norm_kernels.batch_norm_forward(x2, gamma, beta, self.epsilon)
             m = self.momentum
             self.moving_mean.value.mul_(m).add_(mean, alpha=1 - m)
             self.moving_variance.value.mul_(m).add_(var, alpha=1 - m)
         else:  # copies: the closure must not see a later training step's in-place update
             mean = self.moving_mean.value.clone()
-            var = self.moving_variance.value
-        rstd = torch.rsqrt(var + self.epsilon)
-        scale = rstd if gamma is None else gamma * rstd
-        shift = -mean * scale if beta is None else beta - mean * scale
-        y = restore(torch.addcmul(shift, x2, scale))            # y = x * scale + shift
+            rstd = torch.rsqrt(self.moving_variance.value + self.epsilon)
+            scale = rstd if gamma is None else gamma * rstd
+            shift = -mean * scale if beta is None else beta - mean * scale
+            y2 = torch.addcmul(shift, x2, scale)                # y = x * scale + shift
+        y = restore(y2)
         need = self._need()
 
         def backward(dy):
