@@ -6,8 +6,8 @@ test accuracy measured once at the end, Adam 1e-3, batch 32. Only the model diff
 are an 8x8x1 image (scaled to [0, 1]; a convolution wants the pixels' spatial relations, not
 per-pixel standardisation) fed to
 
-    Conv2D(32, 3, same, relu) -> BatchNormalization -> Conv2D(64, 3, same, relu) ->
-    BatchNormalization -> MaxPooling2D -> Dropout(0.25) -> Conv2D(128, 3, same, relu) ->
+    Conv2D(16, 3, same, relu) -> BatchNormalization -> Conv2D(32, 3, same, relu) ->
+    BatchNormalization -> MaxPooling2D -> Dropout(0.25) -> Conv2D(64, 3, same, relu) ->
     BatchNormalization -> GlobalAveragePooling2D -> Dropout(0.4) -> Dense(10, softmax)
 
 BatchNormalization uses momentum 0.9, not Keras's default 0.99: with ~34 steps an epoch, moving
@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 import kerasette as ks
 
 
-def digits_cnn(dropout=(0.25, 0.4), learning_rate=1e-3, width=32) -> ks.Sequential:
+def digits_cnn(dropout=(0.25, 0.4), learning_rate=1e-3, width=16) -> ks.Sequential:
     L = ks.layers
     model = ks.Sequential([
         ks.Input(shape=(8, 8, 1)),
@@ -65,7 +65,7 @@ def split_images(x, y, seed: int):
 
 def parse_args(argv):
     parser = recipe_parser(__doc__, epochs=100, patience=10, batch_size=32)
-    parser.add_argument("--width", type=int, default=32, help="filters of the first convolution")
+    parser.add_argument("--width", type=int, default=16, help="filters of the first convolution")
     return parse_seeded(parser, argv)
 
 

@@ -92,6 +92,10 @@ def test_average_same_padding_averages_real_entries_only():
     y = layers.AveragePooling1D(2, padding="same")(x)
     # windows [1, 2], [3, 4], [5] (+ padding): the last mean is 5, not 2.5
     torch.testing.assert_close(y.flatten(), torch.tensor([1.5, 3.5, 5.0], dtype=torch.float64))
+    # window 3, stride 2 on 0..7: the last window covers 6, 7 and one padding entry
+    y = layers.AveragePooling1D(3, strides=2, padding="same")(
+        torch.arange(8.0, dtype=torch.float64).view(1, 8, 1))
+    torch.testing.assert_close(y.flatten(), torch.tensor([1.0, 3.0, 5.0, 6.5], dtype=torch.float64))
     y = layers.MaxPooling1D(2, padding="same")(-x)
     torch.testing.assert_close(y.flatten(), torch.tensor([-1.0, -3.0, -5.0], dtype=torch.float64))
 
