@@ -1,6 +1,7 @@
 """Data-parallel step time: the compute-bound net on 1 process vs N processes (one thread each).
 
-    python benchmarks/bench_distributed.py                  # 1 vs 2 processes, gloo on CPU
+    python benchmarks/bench_distributed.py                  # model.fit on 1 vs 2 processes, gloo
+    python benchmarks/bench_distributed.py --mode step      # the hand-written step: reduce's share
     python benchmarks/bench_distributed.py --quick
     python benchmarks/bench_distributed.py --world 4 --backend nccl   # on a machine with 4 GPUs
 
@@ -9,7 +10,9 @@ SGD lr 0.01, GLOBAL batch 128, 4096 samples, float32. The step is hand-written o
 (`addmm`, as bench_fit.py's lean loop) and follows kerasette.distribution's trainer contract: every
 rank draws the same permutation, takes `shard_bounds(128)` rows of each global batch, scales its loss
 by the GLOBAL batch size, and ends the step with ONE `reduce_step([grads, loss_sum, count, nonfinite,
-stop])` before the SGD update. (When `fit` is wired to the distribution this becomes `model.fit`.)
+stop])` before the SGD update (`--mode step`). The default, `--mode fit`, times `model.fit` on the
+same net, data and initial weights, under the same launch (fit runs data-parallel under torchrun's
+variables); its step time is an epoch's time over its 32 steps (first epoch excluded).
 
 Each run launches its processes afresh (MASTER_ADDR=127.0.0.1, a free port); runs of 1 and N
 processes alternate over rounds. Per run, rank 0 reports the median step time, the median time inside
@@ -58,6 +61,49 @@ def views(flat):
         out.append(flat[off:off + fan_out])
         off += fan_out
     return out[0::2], out[1::2]
+
+
+def fit_child(args):
+    """One rank of `model.fit` on the same net, data, weights and SGD: time per step from the
+    epochs' wall and CPU times (a callback), every epoch after the first; rank 0 prints JSON."""
+    import kerasette as ks
+
+    torch.set_num_threads(1)
+    dtype = torch.float64 if args.dtype == "float64" else torch.float32
+    ks.config.set_floatx(args.dtype)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(N, SIZES[0], generator=g), torch.randn(N, SIZES[-1], generator=g)
+    x, y = x.to(dtype), y.to(dtype)
+    layers = [ks.Input((SIZES[0],))] + [ks.layers.Dense(u, activation="relu") for u in SIZES[1:-1]]
+    model = ks.Sequential(layers + [ks.layers.Dense(SIZES[-1])])
+    model.compile(optimizer=ks.optimizers.SGD(learning_rate=LR), loss="mse")
+    Ws, bs = views(init_flat(dtype=dtype))
+    model.set_weights([t.numpy() for pair in zip(Ws, bs) for t in pair])
+    wall, cpu = [], []
+
+    class Timer(ks.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            wall.append(time.perf_counter() - self.t0)
+            cpu.append(time.process_time() - self.c0)
+
+    if args.backend == "nccl":
+        model.to(ks.distribution.DataParallel().device)  # cuda:LOCAL_RANK
+    model.fit(x, y, batch_size=BATCH, epochs=args.epochs, verbose=0, callbacks=[Timer()])
+    steps = -(-N // BATCH)
+    dist = ks.distribution.distribution()
+    if dist is None or dist.rank == 0:
+        flat = torch.cat([torch.as_tensor(w).reshape(-1) for w in model.get_weights()])
+        print(json.dumps({
+            "world": dist.world_size if dist else 1,
+            "step_ms": 1e3 * statistics.median(wall[1:] or wall) / steps,
+            "step_cpu_ms": 1e3 * statistics.median(cpu[1:] or cpu) / steps,
+            "reduce_ms": 0.0, "reduce_cpu_ms": 0.0, "bare_allreduce_ms": 0.0,
+            "final_loss": float(model.evaluate(x, y, verbose=0)),
+            "weights": flat.double().tolist()[:2000], "checksum": float(flat.double().sum()),
+        }))
 
 
 def child(args):
@@ -164,7 +210,7 @@ def run(world, args):
                    RANK=str(rank), LOCAL_RANK=str(rank), OMP_NUM_THREADS="1",
                    PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
         cmd = [sys.executable, __file__, "--child", "--epochs", str(args.epochs),
-               "--backend", args.backend, "--dtype", args.dtype]
+               "--backend", args.backend, "--dtype", args.dtype, "--mode", args.mode]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=900)[0] for p in procs]
     if any(p.returncode for p in procs):
@@ -181,12 +227,16 @@ def main():
     parser.add_argument("--world", type=int, default=2)
     parser.add_argument("--backend", choices=("gloo", "nccl"), default="gloo")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--mode", choices=("fit", "step"), default="fit",
+                        help="model.fit (default), or the hand-written step that shows the "
+                             "all-reduce's share of the step")
     args = parser.parse_args()
     if args.child:
-        child(args)
+        (fit_child if args.mode == "fit" else child)(args)
         return
     rounds = 2 if args.quick else args.rounds
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, backend {args.backend}, {args.dtype}; "
+    print(f"{'model.fit' if args.mode == 'fit' else 'hand-written step'}: "
+          f"torch {torch.__version__}, {os.cpu_count()} CPUs, backend {args.backend}, {args.dtype}; "
           f"784-512-512-512, global batch {BATCH}, {args.epochs} epochs of {N} per run, "
           f"{rounds} rounds, one thread per process")
     results = {1: [], args.world: []}
@@ -200,14 +250,20 @@ def main():
     speedup = statistics.median(a["step_ms"] / b["step_ms"] for a, b in zip(one, many))
     cpu = {w: statistics.median(r["step_cpu_ms"] for r in rs) for w, rs in results.items()}
     red_cpu = statistics.median(r["reduce_cpu_ms"] for r in many)
-    print(f"{'processes':<12}{'step (ms)':>12}{'reduce_step+wait (ms)':>23}{'share of step':>15}")
-    print(f"{1:<12}{med[1]:>12.2f}{0.0:>23.2f}{0.0:>14.0%}")
-    print(f"{args.world:<12}{med[args.world]:>12.2f}{red:>23.2f}{red / med[args.world]:>14.0%}")
-    print(f"speed-up of one step (paired median): {speedup:.2f}x with {args.world} processes; "
-          f"a bare all_reduce of the gradient buffer alone: {bare:.2f} ms")
+    if args.mode == "step":
+        print(f"{'processes':<12}{'step (ms)':>12}{'reduce_step+wait (ms)':>23}{'share of step':>15}")
+        print(f"{1:<12}{med[1]:>12.2f}{0.0:>23.2f}{0.0:>14.0%}")
+        print(f"{args.world:<12}{med[args.world]:>12.2f}{red:>23.2f}{red / med[args.world]:>14.0%}")
+        print(f"a bare all_reduce of the gradient buffer alone: {bare:.2f} ms")
+    else:
+        print(f"{'processes':<12}{'step (ms)':>12}")
+        for w in results:
+            print(f"{w:<12}{med[w]:>12.2f}")
+    print(f"speed-up of one step (paired median): {speedup:.2f}x with {args.world} processes")
     print(f"CPU time per step and process (steadier than wall time on a busy machine): "
-          f"{cpu[1]:.2f} ms on 1 process, {cpu[args.world]:.2f} ms on {args.world} of which "
-          f"reduce_step {red_cpu:.2f} ms; ideal speed-up from CPU work {cpu[1] / cpu[args.world]:.2f}x")
+          f"{cpu[1]:.2f} ms on 1 process, {cpu[args.world]:.2f} ms on {args.world}"
+          + (f" of which reduce_step {red_cpu:.2f} ms" if args.mode == "step" else "")
+          + f"; speed-up from CPU work {cpu[1] / cpu[args.world]:.2f}x")
     diff = max(abs(a - b) for a, b in zip(one[0]["weights"], many[0]["weights"]))
     print(f"same training: final loss {one[0]['final_loss']:.6f} vs {many[0]['final_loss']:.6f}, "
           f"largest weight difference (first 2000) {diff:.2e}")
