@@ -36,7 +36,7 @@ def test_every_rank_ends_where_one_process_ends(tmp_path, reference, world):
     for rank, (code, out) in enumerate(results):
         assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
-    for name in ("sequential", "functional"):
+    for name in ("sequential", "functional", "tiny batches"):
         ref = reference[name]
         for rank, report in enumerate(reports):
             got = report[name]

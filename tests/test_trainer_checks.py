@@ -33,3 +33,11 @@ def test_a_per_class_metric_is_refused_before_training_with_the_fix():
     model.compile("adam", "categorical_crossentropy",
                   metrics=[ks.metrics.F1Score(average="macro")])
     assert set(model.fit(x, y, verbose=0).history) == {"loss", "f1_score"}
+
+
+def test_predict_keeps_only_the_latest_add_loss_values():
+    layer = ks.layers.ActivityRegularization(l1=0.1)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(2), layer])
+    model.compile("sgd", "mse")
+    model.predict(np.ones((40, 3)), batch_size=4, verbose=0)
+    assert len(layer.losses) <= 1  # not one per batch forever

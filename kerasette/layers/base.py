@@ -93,6 +93,7 @@ class Layer:
     _counters: dict = {}
     skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
     overwrites_grads = False  # True: backward(dy, overwrite=True) is supported (see module doc)
+    adds_loss = False         # True: forward may call add_loss (see add_loss)
 
     def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None,
                  input_dim=None, dtype=None):
@@ -150,7 +151,8 @@ class Layer:
         """Add a 0-d tensor to the training loss from inside `forward` (Keras's `add_loss`).
 
         The value is only *reported*: the layer's backward must add the penalty's gradient to dL/dx
-        itself. The executor clears `losses` before every forward of the model."""
+        itself. A layer class that calls it sets `adds_loss = True`, so the trainer knows to read
+        (and, before each forward of the model, clear) its `losses`."""
         self._losses.append(value)
 
     @property

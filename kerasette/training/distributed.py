@@ -115,6 +115,14 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
     states = _metric_tensors(model)
     if states:
         strategy.reduce_step(states, "the epoch's metric states")
+        for m in model._metrics + model._weighted_metrics:
+            # A rank whose shares were all empty never updated its metrics: after the reduce their
+            # states hold the global sums, so read them as updated (and divide safely).
+            inner = getattr(m, "metric", m)
+            if getattr(inner, "_fresh", False):
+                inner._fresh = False
+                if hasattr(inner, "_positive_count"):
+                    inner._positive_count = False
     logs = {"loss": loss_total / max(count, 1)}
     for m in model._metrics + model._weighted_metrics:
         logs[m.name] = m.result()

@@ -225,6 +225,8 @@ class Trainer:
         """(out, pred, backward): `out` feeds the loss, `pred` the metrics (they differ when fused:
         out holds logits, pred the probabilities). With several inputs x is a tuple; with several
         outputs out and pred are lists and backward takes a list."""
+        for layer in self._loss_layers:  # add_loss values are those of this forward only
+            layer._losses.clear()
         outs, backward = self._run(list(x) if isinstance(x, tuple) else [x], training,
                                    steps or self._plan(fused))
         if self._multi_output or len(outs) > 1:

@@ -72,11 +72,20 @@ def functional_case():
     return model, history, None
 
 
+def tiny_batches_case():
+    """batch_size=1: every rank but one has an empty share at every step (metrics must agree)."""
+    ks.utils.set_random_seed(4)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    x, y, _ = data(n=6, seed=5)
+    return model, model.fit(x, y, batch_size=1, epochs=2, verbose=0), None
+
+
 def run_cases(log_dir=None) -> dict:
     ks.config.set_floatx("float64")
     out = {}
     for name, case in (("sequential", lambda: sequential_case(log_dir)),
-                       ("functional", functional_case)):
+                       ("functional", functional_case), ("tiny batches", tiny_batches_case)):
         model, history, rows = case()
         out[name] = {"weights": [w.tolist() for w in model.get_weights()],
                      "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
