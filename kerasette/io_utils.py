@@ -15,6 +15,7 @@ process cannot be probed safely, strays are kept.)
 """
 
 import os
+import pickle
 import socket
 import tempfile
 
@@ -106,3 +107,27 @@ def _alive(pid: int) -> bool:
 def safe_load(path, map_location="cpu"):
     """Load a file written by `atomic_save` without executing code from it."""
     return torch.load(check_filepath(path), map_location=map_location, weights_only=True)
+
+
+def load_plain(path, writer: str):
+    """`safe_load`, with a ValueError naming the file when it is not a plain-data file (`writer`
+    says what writes such files, e.g. "model.save"): never torch's advice to set
+    weights_only=False, which would let the file run code."""
+    path = check_filepath(path)
+    try:
+        return safe_load(path)
+    except pickle.UnpicklingError as e:
+        if "weights_only" not in str(e):  # not refused for safety: not a torch.save file at all
+            raise _not_plain(path, writer, e) from e
+        raise ValueError(f"Refused to load {path}: it holds objects other than tensors and plain "
+                         f"data, and loading those could run code. kerasette reads only files "
+                         f"written by {writer}") from None
+    except OSError:  # a missing file or folder, no permission: as the OS says
+        raise
+    except Exception as e:  # torch.load's errors for other bytes: KeyError, RuntimeError...
+        raise _not_plain(path, writer, e) from e
+
+
+def _not_plain(path, writer, error) -> ValueError:
+    return ValueError(f"Invalid file {path}: not a file written by {writer} (torch.load failed: "
+                      f"{type(error).__name__}: {error})")

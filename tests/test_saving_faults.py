@@ -17,6 +17,10 @@ import kerasette as ks
 from kerasette.io_utils import atomic_save, remove_stale_temporaries, safe_load
 
 
+def same(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
 def saved_payload(tmp_path):
     model = ks.Sequential([ks.Input((2,)), ks.layers.Dense(3), ks.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
@@ -135,3 +139,86 @@ def test_a_live_writers_temporary_is_left_alone(tmp_path):
         p.write_bytes(b"partial")
     assert remove_stale_temporaries(target) == [dead.name]
     assert mine.exists() and foreign.exists() and not dead.exists()
+
+
+# ----- item 6: BackupAndRestore validates the whole backup before changing anything -----------
+def backup_of(tmp_path, optimizer="sgd", epochs=2):
+    model = ks.Sequential([ks.Input((2,)), ks.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    crash = ks.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: (_ for _ in ()).throw(
+        RuntimeError("crash")) if e == 0 else None)
+    backup = ks.callbacks.BackupAndRestore(tmp_path / "bk")
+    with pytest.raises(RuntimeError, match="crash"):
+        model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=epochs, verbose=0,
+                  callbacks=[backup, crash])
+    return backup.path
+
+
+def fresh_model(optimizer="adam"):
+    model = ks.Sequential([ks.Input((2,)), ks.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((4, 2)), np.zeros((4, 1)), verbose=0)  # some optimizer state to keep
+    return model
+
+
+def resume(model, tmp_path, epochs=3):
+    return model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=epochs, verbose=0,
+                     callbacks=[ks.callbacks.BackupAndRestore(tmp_path / "bk")])
+
+
+def unchanged(model, weights, state):
+    after = model.optimizer.get_state()
+    return same(model.get_weights(), weights) and after["iterations"] == state["iterations"] and \
+        all(torch.equal(after["slots"][k], v) for k, v in state["slots"].items())
+
+
+def test_a_backup_of_another_optimizer_changes_nothing(tmp_path):
+    path = backup_of(tmp_path, "sgd")
+    model = fresh_model("adam")
+    weights, state = model.get_weights(), model.optimizer.get_state()
+    with pytest.raises(ValueError, match=r"Invalid backup .*backup.pt.*Adam.*SGD"):
+        resume(model, tmp_path)
+    assert unchanged(model, weights, state) and os.path.exists(path)
+
+
+@pytest.mark.parametrize("epoch", [-5, 10**9, 2.5, "1", None, True])
+def test_a_backup_with_an_impossible_epoch_changes_nothing(tmp_path, epoch):
+    path = backup_of(tmp_path)
+    state = safe_load(path)
+    state["epoch"] = epoch
+    torch.save(state, path)
+    model = fresh_model("sgd")
+    weights, opt_state = model.get_weights(), model.optimizer.get_state()
+    with pytest.raises(ValueError, match=r"backup.pt.*finished epochs in \[0, 3\]"):
+        resume(model, tmp_path)
+    assert unchanged(model, weights, opt_state) and os.path.exists(path)
+
+
+@pytest.mark.parametrize("damage, pattern", [
+    (lambda s: s.update(weights=[torch.full((2, 1), float("nan")), torch.zeros(1)]), "finite"),
+    (lambda s: s.update(weights="nope"), "list of float weight tensors"),
+    (lambda s: s.update(rng={"shuffle": torch.zeros(3)}), "generator states"),
+    (lambda s: s["optimizer"].update(slots={"momentum": torch.zeros(99)}), "optimizer state"),
+])
+def test_a_damaged_backup_changes_nothing(tmp_path, damage, pattern):
+    path = backup_of(tmp_path)
+    state = safe_load(path)
+    damage(state)
+    torch.save(state, path)
+    model = fresh_model("sgd")
+    weights, opt_state = model.get_weights(), model.optimizer.get_state()
+    with pytest.raises(ValueError, match=f"backup.pt.*{pattern}"):
+        resume(model, tmp_path)
+    assert unchanged(model, weights, opt_state)
+
+
+class Payload:
+    """Not plain data: torch.load(weights_only=True) refuses to build it."""
+
+
+def test_a_malicious_backup_is_refused_without_torch_advice(tmp_path):
+    (tmp_path / "bk").mkdir()
+    torch.save({"format": 1, "evil": Payload()}, tmp_path / "bk" / "backup.pt")
+    with pytest.raises(ValueError, match="Refused to load .*backup.pt.*could run code") as info:
+        resume(fresh_model("sgd"), tmp_path)
+    assert "weights_only=False" not in str(info.value)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import torch
 
-from ..io_utils import atomic_save, safe_load
+from ..io_utils import atomic_save, load_plain
 from .callback import Callback, overrides
 
 _FILE = "backup.pt"
@@ -89,20 +89,52 @@ class BackupAndRestore(Callback):
         self._batches_since_save = 0
         if not os.path.exists(self.path):
             return
-        state = safe_load(self.path)
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(f"BackupAndRestore: {self.path} is not a backup this version can "
-                             f"read; delete it to start over")
+        epochs_done, weights, optimizer_state, rng = self._read_backup()
+        # The file is sound; now the parts that must fit the model. set_weights checks every
+        # value before copying any; the optimizer's set_state checks before changing anything, and
+        # if it refuses, the weights are put back: a refused backup changes nothing.
+        previous = self.model.get_weights()
         try:
-            self.model.set_weights([w.numpy() for w in state["weights"]])
+            self.model.set_weights([w.numpy() for w in weights])
         except (ValueError, TypeError) as e:
-            raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir} does not fit "
-                             f"this model ({e}); use a new backup_dir or delete the old one") from e
-        if state["optimizer"] is not None and getattr(self.model, "optimizer", None) is not None:
-            self.model.optimizer.set_state(state["optimizer"])
-        self.model.set_rng_state(state["rng"])
-        self._epochs_done = int(state["epoch"])
-        self.model._resume_epoch = self._epochs_done
+            raise self._error(f"the backup does not fit this model ({e})") from e
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer_state is not None and optimizer is not None:
+            try:
+                optimizer.set_state(optimizer_state)
+            except (ValueError, TypeError, RuntimeError) as e:
+                self.model.set_weights(previous)
+                raise self._error(f"its optimizer state does not fit this model's optimizer, "
+                                  f"{type(optimizer).__name__} ({e})") from e
+        self.model.set_rng_state(rng)
+        self._epochs_done = epochs_done
+        self.model._resume_epoch = epochs_done
+
+    def _error(self, what: str) -> ValueError:
+        return ValueError(f"Invalid backup {self.path} for BackupAndRestore: {what}; use a new "
+                          f"backup_dir or delete the old backup to start over")
+
+    def _read_backup(self):
+        """(epochs done, weight tensors, optimizer state, rng states) from the backup; ValueError
+        naming the file if its structure is wrong. Nothing changes here."""
+        state = load_plain(self.path, "BackupAndRestore")
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise self._error("not a backup this version of kerasette can read")
+        epoch = state.get("epoch")
+        epochs = self.params.get("epochs")
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or (
+                epochs is not None and epoch > epochs):
+            raise self._error(f"expected a number of finished epochs in [0, {epochs}] (fit's "
+                              f"epochs), received {epoch!r}")
+        weights = state.get("weights")
+        if not isinstance(weights, list) or not all(
+                isinstance(w, torch.Tensor) and w.is_floating_point() for w in weights):
+            raise self._error("expected a list of float weight tensors")
+        rng = state.get("rng")
+        if not isinstance(rng, dict) or not all(
+                isinstance(k, str) and _valid_generator_state(v) for k, v in rng.items()):
+            raise self._error("expected random generator states (uint8 tensors by name)")
+        return epoch, weights, state.get("optimizer"), rng
 
     def on_train_end(self, logs=None):
         # Called by fit after a normal end, and also inside its `except KeyboardInterrupt`
@@ -113,3 +145,14 @@ class BackupAndRestore(Callback):
             os.remove(self.path)
             if not os.listdir(self.backup_dir):  # remove the folder only if nothing else is in it
                 os.rmdir(self.backup_dir)
+
+
+def _valid_generator_state(state) -> bool:
+    """Would `torch.Generator.set_state(state)` accept it? (Tried on a scratch generator.)"""
+    if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8:
+        return False
+    try:
+        torch.Generator().set_state(state)
+    except (RuntimeError, ValueError, TypeError):
+        return False
+    return True

@@ -40,6 +40,14 @@ def weight_tensor(value, weight, arg: str = "weights") -> torch.Tensor:
 def assign_all(weights, values, owner: str, arg: str = "weights") -> None:
     """Copy `values` (a list or tuple, one per weight, in order) into `weights`, checking every one
     first (`weight_tensor`); `owner` ("model 'm'", "layer 'dense'") is named in a count mismatch."""
+    weights = list(weights)
+    tensors = weight_tensors(weights, values, owner, arg)
+    for w, t in zip(weights, tensors):
+        w.value.copy_(t)
+
+
+def weight_tensors(weights, values, owner: str, arg: str = "weights") -> list:
+    """The checked tensors `assign_all` would copy, without copying them."""
     if not isinstance(values, (list, tuple)):
         raise TypeError(f"Invalid {arg}: expected a list of arrays, one per weight of {owner}, "
                         f"received {type(values).__name__}")
@@ -47,9 +55,7 @@ def assign_all(weights, values, owner: str, arg: str = "weights") -> None:
     if len(values) != len(weights):
         raise ValueError(f"Invalid {arg}: {owner} has {len(weights)} weight arrays, received "
                          f"{len(values)}")
-    tensors = [weight_tensor(v, w, arg) for w, v in zip(weights, values)]
-    for w, t in zip(weights, tensors):
-        w.value.copy_(t)
+    return [weight_tensor(v, w, arg) for w, v in zip(weights, values)]
 
 
 def _as_real_tensor(value, where: str) -> torch.Tensor:
@@ -82,4 +88,4 @@ def _dtype_name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-__all__ = ["assign_all", "weight_tensor"]
+__all__ = ["assign_all", "weight_tensor", "weight_tensors"]

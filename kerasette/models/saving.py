@@ -8,12 +8,11 @@ place with `os.replace`, so a crash never leaves a half-written file.
 """
 
 import json
-import pickle
 
 import torch
 
 from .. import losses, metrics, optimizers
-from ..io_utils import atomic_save, check_filepath, safe_load
+from ..io_utils import atomic_save, check_filepath, load_plain
 from ..layers.weight_values import assign_all
 from ..sizes import allocation_budget
 
@@ -117,25 +116,8 @@ def load_weights(model, path) -> None:
 
 # ----- helpers ---------------------------------------------------------------------------------
 def _load(path):
-    """`safe_load`, with a clear error for a file holding anything but tensors and plain data."""
-    path = check_filepath(path)
-    try:
-        return safe_load(path)
-    except pickle.UnpicklingError as e:
-        if "weights_only" not in str(e):  # not refused for safety: not a torch.save file at all
-            raise _not_a_kerasette_file(path, e) from e
-        raise ValueError(f"Refused to load {path!s}: it holds objects other than tensors and plain "
-                         f"data, and loading those could run code. kerasette reads only files "
-                         f"written by model.save / model.save_weights") from e
-    except OSError:  # a missing file or folder, no permission: as the OS says
-        raise
-    except Exception as e:  # torch.load's errors for other bytes: KeyError, RuntimeError...
-        raise _not_a_kerasette_file(path, e) from e
-
-
-def _not_a_kerasette_file(path, error) -> ValueError:
-    return ValueError(f"Invalid file {path!s}: not a file written by model.save / "
-                      f"model.save_weights (torch.load failed: {type(error).__name__}: {error})")
+    """`load_plain`: a clear ValueError for a file holding anything but tensors and plain data."""
+    return load_plain(path, "model.save / model.save_weights")
 
 
 def _weights_payload(model) -> dict:
