@@ -2,6 +2,7 @@
 argument, raised before any weight or optimizer state changes."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -252,3 +253,53 @@ def test_terminate_on_nan_catches_an_overflowing_gradient_with_a_finite_loss(cap
 def test_terminate_on_nan_raise_error_must_be_a_bool(value):
     with pytest.raises(TypeError, match=f"raise_error.*{value!r}"):
         ks.callbacks.TerminateOnNaN(raise_error=value)
+
+
+# ----- item 7: ModelCheckpoint's format fields are checked before training --------------------
+X4, Y4 = np.ones((8, 2)), np.ones((8, 1))
+
+
+def checkpoint_fit(tmp_path, pattern, save_freq="epoch", **fit_kwargs):
+    model = small()
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    before = model.get_weights()
+    cb = ks.callbacks.ModelCheckpoint(str(tmp_path / pattern), save_freq=save_freq)
+    try:
+        model.fit(X4, Y4, epochs=2, batch_size=4, verbose=0, callbacks=[cb], **fit_kwargs)
+    finally:
+        trained = not same(model.get_weights(), before)
+    return trained
+
+
+@pytest.mark.parametrize("pattern, kwargs, save_freq, why", [
+    ("{val_acc}.pt", {}, "epoch", "no validation data"),
+    ("{val_loss:.2f}.pt", {}, "epoch", "no validation data"),
+    ("{val_acc}.pt", {"validation_split": 0.5}, "epoch", "does not log it"),
+    ("{acc}.pt", {}, "epoch", "does not log it"),
+    ("{val_loss}.pt", {"validation_split": 0.5}, 1, "training logs only"),
+])
+def test_unfillable_fields_are_refused_before_training(tmp_path, pattern, kwargs, save_freq, why):
+    with pytest.raises(ValueError, match=f"filepath.*{{{pattern.split('}')[0][1:].split(':')[0]}}}"
+                                         f".*{why}.*fields fit will log are"):
+        assert not checkpoint_fit(tmp_path, pattern, save_freq, **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_fillable_fields_work(tmp_path):
+    checkpoint_fit(tmp_path, "e{epoch:02d}-{loss:.3f}-{val_mae:.3f}-{mae:.3f}.pt",
+                   validation_split=0.5)
+    checkpoint_fit(tmp_path, "b{batch}-{epoch}.pt", save_freq=1)
+    assert len(os.listdir(tmp_path)) == 2 + 4
+
+
+@pytest.mark.parametrize("pattern", ["{}.pt", "{0}.pt", "{epoch.pt"])
+def test_malformed_patterns_are_refused_at_construction(pattern):
+    with pytest.raises(ValueError, match="Invalid filepath for ModelCheckpoint"):
+        ks.callbacks.ModelCheckpoint(pattern)
+
+
+def test_epochs_without_validation_skip_their_save_with_a_warning(tmp_path):
+    with pytest.warns(RuntimeWarning, match="not validated"):
+        checkpoint_fit(tmp_path, "{epoch}-{val_loss:.3f}.pt", validation_split=0.5,
+                       validation_freq=2)
+    assert len(os.listdir(tmp_path)) == 1  # epoch 2 only
