@@ -11,6 +11,7 @@ from .explain import explain
 from .plot_model import plot_model
 from .plotting import plot_history
 from .random_state import set_random_seed
+from .sizes import check_allocation
 
 
 def to_categorical(x, num_classes=None):
@@ -27,6 +28,8 @@ def to_categorical(x, num_classes=None):
             or not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
         raise ValueError(f"Invalid x: expected integer class labels, received an array of dtype "
                          f"{labels.dtype} and shape {labels.shape} that are not all integers")
+    if np.abs(labels).max() >= 2**62:  # no int64 one-hot index that large, nor memory for it
+        raise ValueError(f"Invalid x: class labels must be below 2**62, received {labels.max()!r}")
     labels = labels.astype(np.int64)
     if num_classes is not None and (isinstance(num_classes, bool) or not isinstance(
             num_classes, numbers.Integral) or num_classes < 1):
@@ -38,7 +41,10 @@ def to_categorical(x, num_classes=None):
                          f"received values in [{labels.min()}, {labels.max()}]")
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    onehot = np.eye(n, dtype=np.float32)[labels]
+    what = "num_classes" if num_classes is not None else f"x: its largest label asks for {n} classes"
+    check_allocation((*labels.shape, n), torch.float32, f"{what} (one-hot table)")
+    onehot = np.zeros((*labels.shape, n), dtype=np.float32)
+    np.put_along_axis(onehot, labels[..., None], 1.0, axis=-1)
     return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
 
 

@@ -303,3 +303,36 @@ def test_epochs_without_validation_skip_their_save_with_a_warning(tmp_path):
         checkpoint_fit(tmp_path, "{epoch}-{val_loss:.3f}.pt", validation_split=0.5,
                        validation_freq=2)
     assert len(os.listdir(tmp_path)) == 1  # epoch 2 only
+
+
+# ----- item 9: direct sparse cross-entropy calls, to_categorical sizes ------------------------
+@pytest.mark.parametrize("label", [5, -1, 3])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_sparse_crossentropy_direct_call_checks_the_class_range(label, from_logits):
+    loss = ks.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    y_pred = torch.full((2, 3), 1 / 3)
+    with pytest.raises(ValueError, match=rf"Invalid y_true: .*\[0, 3\).*{label}"):
+        loss(torch.tensor([0, label]), y_pred)
+    with pytest.raises(ValueError, match="Invalid y_true"):
+        ks.losses.sparse_categorical_crossentropy(np.array([label, 0]), y_pred,
+                                                  from_logits=from_logits)
+    with pytest.raises(ValueError, match="Invalid y_true: .*integer"):
+        loss(torch.tensor([0.5, 1.0]), y_pred)
+    assert torch.isfinite(loss(torch.tensor([0, 2]), y_pred))
+
+
+@pytest.mark.parametrize("x, num_classes, pattern", [
+    ([0, 10**12], None, r"x: its largest label asks for 1000000000001 classes.*memory"),
+    ([0, 1], 10**13, "num_classes.*memory"),
+    ([0.0, 1e30], None, r"x: class labels must be below 2\*\*62"),
+])
+def test_to_categorical_refuses_tables_too_large(x, num_classes, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        ks.utils.to_categorical(x, num_classes)
+
+
+def test_to_categorical_still_matches_eye():
+    labels = np.array([[2], [0], [1]])
+    np.testing.assert_array_equal(ks.utils.to_categorical(labels), np.eye(3, dtype=np.float32)[[2, 0, 1]])
+    out = ks.utils.to_categorical(torch.tensor([1, 0]), 4)
+    assert out.shape == (2, 4) and out.dtype == torch.float32 and float(out.sum()) == 2.0

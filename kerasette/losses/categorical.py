@@ -23,7 +23,7 @@ fused value is exact (and keeps a gradient).
 import torch
 
 from .. import config
-from .base import Loss, check_flag, check_label_smoothing
+from .base import Loss, _as_tensors, check_flag, check_label_smoothing
 
 
 def _log_softmax_parts(z, axis):
@@ -111,8 +111,10 @@ class CategoricalCrossentropy(Loss):
 class SparseCategoricalCrossentropy(Loss):
     """Cross-entropy with integer class indices as targets (classes on the last axis).
 
-    y_true: class indices of shape (N, ...) or (N, ..., 1), any int or float dtype (cast to int64;
-    their range is not checked here: the model checks labels once per fit).
+    y_true: class indices of shape (N, ...) or (N, ..., 1), any int or float dtype (cast to int64).
+    Their range is checked by a direct call, `loss(y_true, y_pred)` (a ValueError naming y_true,
+    not an index error or a device-side assert); `forward`, which fit runs every step, leaves it
+    to fit, which checks the labels once per fit (per batch for a Dataset) before any step.
     y_pred: (N, ..., C); value 0-d; backward() -> y_pred's shape.
     With i the target class of a sample (the one-hot case of the module docstring):
         from_logits=True:  loss = log(sum(exp(z))) - z_i,   dL/dz = (softmax(z) - onehot(i)) c
@@ -129,6 +131,11 @@ class SparseCategoricalCrossentropy(Loss):
 
     def _axis(self, y_pred):
         return y_pred.dim() - 1
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = _as_tensors(y_true, y_pred)
+        check_class_indices(y_true, y_pred.shape[-1] if y_pred.dim() else None, "y_true")
+        return super().__call__(y_true, y_pred, sample_weight)
 
     def _check(self, y_true, y_pred):
         """Class indices as int64 of shape (N, ..., 1), ready for gather/scatter."""
@@ -174,3 +181,20 @@ class SparseCategoricalCrossentropy(Loss):
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
+
+
+def check_class_indices(y_true: torch.Tensor, n_classes, name: str) -> None:
+    """ValueError naming `name` unless every entry is a whole number in [0, n_classes)."""
+    if y_true.dtype.is_complex or y_true.dtype == torch.bool:
+        raise TypeError(f"Invalid {name}: expected integer class indices, received dtype "
+                        f"{y_true.dtype}")
+    if y_true.numel() == 0 or n_classes is None:
+        return
+    if y_true.is_floating_point() and not bool(
+            (torch.isfinite(y_true) & (y_true == y_true.round())).all()):
+        raise ValueError(f"Invalid {name}: expected integer class indices, received non-integer "
+                         f"or non-finite values")
+    lo, hi = int(y_true.min()), int(y_true.max())
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"Invalid {name}: class indices must lie in [0, {n_classes}) for y_pred "
+                         f"with {n_classes} classes, received values in [{lo}, {hi}]")
