@@ -336,3 +336,23 @@ def test_to_categorical_still_matches_eye():
     np.testing.assert_array_equal(ks.utils.to_categorical(labels), np.eye(3, dtype=np.float32)[[2, 0, 1]])
     out = ks.utils.to_categorical(torch.tensor([1, 0]), 4)
     assert out.shape == (2, 4) and out.dtype == torch.float32 and float(out.sum()) == 2.0
+
+
+class TwoLayers(ks.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.out = ks.layers.Dense(4, activation="relu"), ks.layers.Dense(1)
+
+    def call(self, inputs, training=False):
+        return self.out(self.hidden(inputs))
+
+
+def test_a_refused_fit_leaves_a_subclassed_model_unbuilt():
+    model = TwoLayers()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match="Invalid y"):
+        model.fit(np.ones((4, 3)), np.ones((4, 5)), verbose=0)
+    assert not model.built
+    model.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+    assert model.predict(np.ones((3, 2)), verbose=0).shape == (3, 1)
+    assert [w.shape for w in model.weights] == [(2, 4), (4,), (4, 1), (1,)]

@@ -27,7 +27,7 @@ def keeps_unbuilt_on_error(method):
     def wrapper(model, *args, **kwargs):
         if model.built:
             return method(model, *args, **kwargs)
-        objects = [model, *model.layers]
+        objects = _layers_within(model)
         if model.optimizer is not None:
             objects.append(model.optimizer)
         saved = [(obj, _snapshot(obj)) for obj in objects]
@@ -40,6 +40,26 @@ def keeps_unbuilt_on_error(method):
                     _restore(obj, state)
             raise
     return wrapper
+
+
+def _layers_within(model) -> list:
+    """`model` and every layer reachable from it: its `layers`, and layers held in attributes
+    (a subclassed model's layers are listed only once `call` is traced, at build)."""
+    from ..layers.base import Layer
+
+    found, stack = {}, [model]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in found:
+            continue
+        found[id(obj)] = obj
+        children = list(getattr(obj, "layers", []) if obj is model else [])
+        for value in vars(obj).values():
+            items = value.values() if isinstance(value, dict) else \
+                value if isinstance(value, (list, tuple)) else (value,)
+            children.extend(v for v in items if isinstance(v, Layer))
+        stack.extend(c for c in children if id(c) not in found)
+    return list(found.values())
 
 
 def _stepped(optimizer, buffer_before) -> bool:
