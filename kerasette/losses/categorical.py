@@ -113,8 +113,9 @@ class SparseCategoricalCrossentropy(Loss):
 
     y_true: class indices of shape (N, ...) or (N, ..., 1), any int or float dtype (cast to int64).
     Their range is checked by a direct call, `loss(y_true, y_pred)` (a ValueError naming y_true,
-    not an index error or a device-side assert); `forward`, which fit runs every step, leaves it
-    to fit, which checks the labels once per fit (per batch for a Dataset) before any step.
+    not an index error or a device-side assert); `forward`, which fit runs every step, and the
+    per-sample form (reduction None, which metrics use every batch without reading values back)
+    leave it to fit, which checks the labels once per fit (per batch for a Dataset).
     y_pred: (N, ..., C); value 0-d; backward() -> y_pred's shape.
     With i the target class of a sample (the one-hot case of the module docstring):
         from_logits=True:  loss = log(sum(exp(z))) - z_i,   dL/dz = (softmax(z) - onehot(i)) c
@@ -134,7 +135,10 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred = _as_tensors(y_true, y_pred)
-        check_class_indices(y_true, y_pred.shape[-1] if y_pred.dim() else None, "y_true")
+        if self.reduction is not None and self.reduction != "none":
+            # reduction None is the per-sample form metrics use every batch on labels fit has
+            # checked: it must not read values back to the host, so it is not checked here
+            check_class_indices(y_true, y_pred.shape[-1] if y_pred.dim() else None, "y_true")
         return super().__call__(y_true, y_pred, sample_weight)
 
     def _check(self, y_true, y_pred):
