@@ -3,10 +3,13 @@
 Each series is 128 steps of AR(1) noise (x_t = 0.6 x_{t-1} + e_t) with one short motif added at a
 random position; the label says which of four motifs it is:
 
-    0 bump     a Gaussian bump, +1.5 high, ~8 steps wide
+    0 bump     a Gaussian bump, +3 high, ~8 steps wide
     1 dip      the same bump, upside down
-    2 burst    a 10-step sine burst (period 5), amplitude 1.2
-    3 step     a 12-step plateau of +1.0 after which the noise resumes
+    2 burst    a 10-step sine burst (period 5), amplitude 2.5
+    3 step     a 12-step plateau of +2 after which the noise resumes
+
+(The noise's standard deviation is 1.25 and it is smooth, like the motifs: at half these amplitudes
+the CNN gets ~38% and the MLP ~30%.)
 
 The position is uniform over the series, so a model must recognise the shape wherever it is: a
 convolution is translation-equivariant and a global pooling makes it invariant, while an MLP on the
@@ -15,7 +18,10 @@ convolution is translation-equivariant and a global pooling makes it invariant, 
 best weights restored, Adam 1e-3, batch 32; test accuracy measured once on 1000 fresh series.
 
     Conv1D(32, 7, same, relu) -> BatchNormalization -> MaxPooling1D -> Conv1D(64, 5, same, relu) ->
-    BatchNormalization -> GlobalAveragePooling1D -> Dropout(0.3) -> Dense(4, softmax)
+    BatchNormalization -> GlobalMaxPooling1D -> Dropout(0.3) -> Dense(4, softmax)
+
+(A global *max* pool: the question is whether a motif occurs anywhere, and an average over 128 steps
+would dilute the one place where it does.)
     MLP: 128 -> Dense(128, relu) -> Dropout(0.3) -> Dense(64, relu) -> Dense(4, softmax)
 
     python examples/timeseries_conv1d.py              # 5 runs, 3000 training series
@@ -43,11 +49,11 @@ LENGTH, CLASSES = 128, ("bump", "dip", "burst", "step")
 def motif(label: int) -> torch.Tensor:
     t = torch.arange(24, dtype=torch.float32)
     if label in (0, 1):
-        m = 1.5 * torch.exp(-0.5 * ((t - 12) / 3.0) ** 2)
+        m = 3.0 * torch.exp(-0.5 * ((t - 12) / 3.0) ** 2)
         return m if label == 0 else -m
     if label == 2:
-        return torch.where((t >= 7) & (t < 17), 1.2 * torch.sin(2 * math.pi * t / 5), 0.0)
-    return torch.where((t >= 6) & (t < 18), 1.0, 0.0)
+        return torch.where((t >= 7) & (t < 17), 2.5 * torch.sin(2 * math.pi * t / 5), 0.0)
+    return torch.where((t >= 6) & (t < 18), 2.0, 0.0)
 
 
 def make_series(n: int, seed: int):
@@ -75,7 +81,7 @@ def conv1d_model(learning_rate=1e-3) -> ks.Sequential:
         L.MaxPooling1D(),
         L.Conv1D(64, 5, padding="same", activation="relu"),
         L.BatchNormalization(momentum=0.9),
-        L.GlobalAveragePooling1D(),
+        L.GlobalMaxPooling1D(),
         L.Dropout(0.3),
         L.Dense(len(CLASSES), activation="softmax"),
     ])
