@@ -22,6 +22,7 @@ from . import (
     ops,
     optimizers,
     regularizers,
+    saving,
     testing,
     utils,
 )
@@ -35,5 +36,5 @@ __all__ = [
     "layers",
     "losses", "metrics", "models", "ops", "optimizers", "testing", "utils", "__version__",
     "constraints", "regularizers",
-    "distribution",
+    "distribution", "saving",
 ]

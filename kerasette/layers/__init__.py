@@ -71,10 +71,13 @@ def get(class_name: str) -> type:
     """The layer class registered as `class_name` (e.g. "Dense")."""
     if not isinstance(class_name, str):
         raise TypeError(f"Invalid class_name: expected a string, received {class_name!r}")
-    cls = _REGISTRY.get(class_name)
+    from ..saving import find_custom
+
+    cls = find_custom(class_name) or _REGISTRY.get(class_name)
     if cls is None:
         raise ValueError(f"Unknown layer class_name: {class_name!r}; expected one of "
-                         f"{sorted(_REGISTRY)}")
+                         f"{sorted(_REGISTRY)}, a class registered with "
+                         f"ks.saving.register_keras_serializable, or a key of custom_objects")
     return cls
 
 
@@ -82,11 +85,18 @@ def serialize(layer: Layer) -> dict:
     """`{"class_name": ..., "config": layer.get_config()}` for a registered layer."""
     if not isinstance(layer, Layer):
         raise TypeError(f"Invalid layer: expected a Layer, received {type(layer).__name__}")
+    from ..saving import _NAMES
+
     name = type(layer).__name__
-    if _REGISTRY.get(name) is not type(layer):
+    registered = _NAMES.get(type(layer))
+    if registered is None and _REGISTRY.get(name) is not type(layer):
         raise ValueError(f"Cannot serialize layer class {name!r}: it is not registered; "
-                         f"call kerasette.layers.register({name}) first")
-    return {"class_name": name, "config": layer.get_config()}
+                         f"decorate it with @ks.saving.register_keras_serializable() (or call "
+                         f"kerasette.layers.register({name}))")
+    spec = {"class_name": name, "config": layer.get_config()}
+    if registered is not None:
+        spec["registered_name"] = registered
+    return spec
 
 
 def deserialize(spec: dict) -> Layer:
@@ -94,7 +104,10 @@ def deserialize(spec: dict) -> Layer:
     if not isinstance(spec, dict) or "class_name" not in spec:
         raise ValueError(f"Invalid spec: expected a dict with 'class_name' and 'config', "
                          f"received {spec!r}")
-    return get(spec["class_name"]).from_config(dict(spec.get("config", {})))
+    from ..saving import find_custom
+
+    cls = find_custom(spec.get("registered_name"), spec["class_name"]) or get(spec["class_name"])
+    return cls.from_config(dict(spec.get("config", {})))
 
 
 __all__ = [

@@ -87,13 +87,19 @@ def get(identifier) -> Loss:
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str):
-        cls = _REGISTRY.get(identifier)
+        from ..saving import find_custom
+
+        cls = _custom_loss(find_custom(identifier)) or _REGISTRY.get(identifier)
         if cls is None:
             raise ValueError(f"Unknown loss: {identifier!r}; expected one of "
                              f"{sorted(_REGISTRY)} or a Loss instance")
         return cls()
     if isinstance(identifier, dict):
-        cls = _REGISTRY.get(identifier.get("class_name"))
+        from ..saving import find_custom
+
+        cls = _custom_loss(find_custom(identifier.get("registered_name"),
+                                       identifier.get("class_name"))) \
+            or _REGISTRY.get(identifier.get("class_name"))
         config = identifier.get("config", {})
         if cls is None or not isinstance(config, dict):
             raise ValueError(f"Invalid loss config: expected {{'class_name': one of "
@@ -101,6 +107,11 @@ def get(identifier) -> Loss:
         return cls.from_config(config)
     raise TypeError(f"Invalid loss: expected a string id, a Loss or a config dict, "
                     f"received {_describe(identifier)}")
+
+
+def _custom_loss(obj):
+    """A registered / custom_objects Loss subclass, else None (functions cannot train here)."""
+    return obj if isinstance(obj, type) and issubclass(obj, Loss) else None
 
 
 # PyTorch's loss modules and the same loss here (kerasette cannot call them: no autograd).
@@ -132,10 +143,17 @@ def serialize(loss: Loss) -> dict:
     """`{"class_name": ..., "config": ...}` for a built-in loss; `get` turns it back into one."""
     if not isinstance(loss, Loss):
         raise TypeError(f"Invalid loss: expected a Loss, received {type(loss).__name__}")
-    if type(loss) not in _CLASSES:
-        raise ValueError(f"Cannot serialize custom loss {loss!r}; only built-in losses "
-                         f"({', '.join(c.__name__ for c in _CLASSES)}) can be saved")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    from ..saving import _NAMES
+
+    registered = _NAMES.get(type(loss))
+    if type(loss) not in _CLASSES and registered is None:
+        raise ValueError(f"Cannot serialize custom loss {loss!r}: decorate its class with "
+                         f"@ks.saving.register_keras_serializable() (built-in losses: "
+                         f"{', '.join(c.__name__ for c in _CLASSES)})")
+    spec = {"class_name": type(loss).__name__, "config": loss.get_config()}
+    if registered is not None:
+        spec["registered_name"] = registered
+    return spec
 
 
 def deserialize(config: dict) -> Loss:

@@ -375,7 +375,9 @@ class MeanMetricWrapper(Mean):
     def get_config(self) -> dict:
         cfg = super().get_config()
         if type(self) is MeanMetricWrapper:
-            cfg["fn"] = getattr(self._fn, "__name__", repr(self._fn))
+            from ..saving import _NAMES
+
+            cfg["fn"] = _NAMES.get(self._fn) or getattr(self._fn, "__name__", repr(self._fn))
         return {**cfg, **self._fn_kwargs}
 
     @classmethod

@@ -158,8 +158,14 @@ def get(identifier, y_true=None, y_pred=None):
 
 
 def serialize(metric: Metric) -> dict:
-    """{"class_name": ..., "config": ...} describing `metric` (not its running state)."""
-    return class_config(metric, Metric, "metric", "a Metric")
+    """{"class_name": ..., "config": ...} describing `metric` (not its running state), with its
+    "registered_name" when its class was registered with ks.saving.register_keras_serializable."""
+    from ..saving import _NAMES
+
+    spec = class_config(metric, Metric, "metric", "a Metric")
+    if type(metric) in _NAMES:
+        spec["registered_name"] = _NAMES[type(metric)]
+    return spec
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Metric:
@@ -170,13 +176,16 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Metric:
                          f"received {config!r}")
     custom_objects = custom_objects or {}
     name, cfg = config["class_name"], dict(config.get("config") or {})
-    cls = custom_objects.get(name) or CLASSES.get(name)
+    from ..saving import find_custom
+
+    cls = custom_objects.get(name) or find_custom(config.get("registered_name"), name) \
+        or CLASSES.get(name)
     if cls is None:
         raise ValueError(f"Invalid class_name: expected one of {sorted(CLASSES)} or a key of "
                          f"custom_objects, received {name!r}")
     if cls is MeanMetricWrapper:
         fn_name = cfg.pop("fn", None)
-        fn = custom_objects.get(fn_name) or FUNCTIONS.get(fn_name)
+        fn = custom_objects.get(fn_name) or find_custom(fn_name) or FUNCTIONS.get(fn_name)
         if fn is None:
             raise ValueError(f"Invalid config: function {fn_name!r} is not a built-in metric "
                              f"function ({sorted(FUNCTIONS)}); pass it in custom_objects")

@@ -18,11 +18,8 @@ def graph_config(model) -> dict:
     graph = model._graph
     input_nodes = [t.node for t in graph.inputs]
     nodes = input_nodes + [n for n in graph.nodes if n not in input_nodes]
-    layers, layer_index = [], {}
-    for n in nodes:
-        if id(n.layer) not in layer_index:
-            layer_index[id(n.layer)] = len(layers)
-            layers.append(n.layer)
+    layers = graph_layers(model)
+    layer_index = {id(layer): i for i, layer in enumerate(layers)}
     where = {}
     for i, n in enumerate(nodes):
         for j, t in enumerate(n.outputs):
@@ -41,10 +38,25 @@ def graph_config(model) -> dict:
     }
 
 
-def from_graph_config(cls, config: dict):
-    """A new model of class `cls` rebuilt from `graph_config`'s data (fresh weights)."""
+def graph_layers(model) -> list:
+    """The model's layers in the order `graph_config` lists them (a shared layer once)."""
+    graph = model._graph
+    input_nodes = [t.node for t in graph.inputs]
+    nodes = input_nodes + [n for n in graph.nodes if n not in input_nodes]
+    layers, seen = [], set()
+    for n in nodes:
+        if id(n.layer) not in seen:
+            seen.add(id(n.layer))
+            layers.append(n.layer)
+    return layers
+
+
+def from_graph_config(cls, config: dict, layers: list | None = None):
+    """A new model of class `cls` rebuilt from `graph_config`'s data (fresh weights). `layers`:
+    new layer objects to call instead of deserializing `config["layers"]` (clone_model)."""
     try:
-        layers = [deserialize_layer(spec) for spec in config["layers"]]
+        if layers is None:
+            layers = [deserialize_layer(spec) for spec in config["layers"]]
         tensors = []
         for layer_i, refs, several in config["nodes"]:
             layer = layers[layer_i]

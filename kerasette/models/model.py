@@ -313,6 +313,12 @@ class Model(Trainer, Layer):
             return from_graph_config(cls, config)
         return cls(**config)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture (no weights) as JSON; `ks.models.model_from_json` rebuilds it."""
+        from .json_config import to_json
+
+        return to_json(self, **kwargs)
+
     # ----- saving and summary ----------------------------------------------------------------
     def save(self, filepath) -> None:
         """Architecture, weights, compile settings and optimizer state in one file (atomic write)."""

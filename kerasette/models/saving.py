@@ -27,14 +27,11 @@ def save_model(model, path) -> None:
     """Architecture + weights + compile settings + optimizer state in one file."""
     path = check_filepath(path)
     model._require_built("save")
-    try:
-        config = model.get_config()
-    except NotImplementedError as e:
-        raise ValueError(f"Invalid model: {e}") from e
+    arch = architecture(model)
     payload = {
         "format": MODEL_FORMAT,
         "version": VERSION,
-        "config": json.dumps({"class_name": type(model).__name__, "config": config}),
+        "config": json.dumps(arch),
         "dtype": str(model.dtype).removeprefix("torch."),
         **_weights_payload(model),
         "compile": None,
@@ -53,31 +50,29 @@ def save_model(model, path) -> None:
     atomic_save(payload, path)
 
 
-def load_model(path, compile: bool = True):
-    """Rebuild a model saved by `model.save` (compiled, with its optimizer state, if it was)."""
-    from .. import layers as layers_mod
-    from .model import Model
-    from .sequential import Sequential
+def load_model(path, custom_objects=None, compile: bool = True, safe_mode: bool = True):
+    """Rebuild a model saved by `model.save` (compiled, with its optimizer state, if it was).
 
+    custom_objects: {name: class or function} for custom layers, models, losses and metrics not
+    registered with ks.saving.register_keras_serializable (Keras 3's argument). safe_mode is
+    accepted for Keras's signature: a kerasette file never holds code."""
+    from ..saving import custom_object_scope
+
+    with custom_object_scope(custom_objects):
+        return _load_model(path, compile)
+
+
+def _load_model(path, compile: bool):
     payload = _load(path)
     _check_format(payload, MODEL_FORMAT, path)
     _, values = _stored_weights(payload, path)
     arch = _architecture(payload, path)
-    classes = {"Sequential": Sequential, "Model": Model, "Functional": Model}
-    cls = classes.get(arch.get("class_name"))
-    if cls is None:  # a subclassed model registered with kerasette.layers.register
-        try:
-            cls = layers_mod.get(arch.get("class_name"))
-        except (TypeError, ValueError):
-            cls = None
-    if not isinstance(cls, type) or not issubclass(cls, Model):
-        raise ValueError(f"Invalid model file {path!s}: unknown model class "
-                         f"{arch.get('class_name')!r}; expected one of {sorted(classes)} or a "
-                         f"model class registered with kerasette.layers.register")
+    cls = model_class(arch, f"model file {path!s}")
     # Built within the size of the stored tensors: a file that declares more refuses to build.
     with allocation_budget(sum(v.numel() for v in values), f"the tensors stored in {path!s}"):
         try:
             model = cls.from_config(arch["config"])
+            build_from_config(model, arch)
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
             raise ValueError(f"Invalid model file {path!s}: its architecture cannot be built "
                              f"({type(e).__name__}: {e})") from e
@@ -97,6 +92,58 @@ def load_model(path, compile: bool = True):
             raise ValueError(f"Invalid model file {path!s}: its compile settings or optimizer "
                              f"state cannot be restored ({type(e).__name__}: {e})") from e
     return model
+
+
+def model_class(arch: dict, where: str) -> type:
+    """The Model class an architecture `{"class_name": ..., "config": ...}` names: Sequential,
+    Model / Functional, or a subclass found among custom objects (ks.saving) or registered layers."""
+    from .. import layers as layers_mod
+    from ..saving import find_custom
+    from .model import Model
+    from .sequential import Sequential
+
+    classes = {"Sequential": Sequential, "Model": Model, "Functional": Model}
+    cls = find_custom(arch.get("registered_name"), arch.get("class_name"))
+    if cls is None:
+        cls = classes.get(arch.get("class_name"))
+    if cls is None:  # a subclassed model registered with kerasette.layers.register
+        try:
+            cls = layers_mod.get(arch.get("class_name"))
+        except (TypeError, ValueError):
+            cls = None
+    if not isinstance(cls, type) or not issubclass(cls, Model):
+        raise ValueError(f"Invalid {where}: unknown model class {arch.get('class_name')!r}; "
+                         f"expected one of {sorted(classes)}, a model class registered with "
+                         f"ks.saving.register_keras_serializable, or a key of custom_objects")
+    return cls
+
+
+def build_from_config(model, arch: dict) -> None:
+    """Build a rebuilt subclassed model for the input shape stored with it (Keras's
+    build_config), so its weights exist."""
+    shape = (arch.get("build_config") or {}).get("input_shape")
+    if model.built or shape is None:
+        return
+    model.build([tuple(s) for s in shape] if shape and isinstance(shape[0], list) else tuple(shape))
+
+
+def architecture(model) -> dict:
+    """`{"class_name", "config"[, "registered_name"]}` of a model (as saved and in to_json)."""
+    from ..graph.tracing import defines_call
+    from ..saving import _NAMES
+
+    try:
+        config = model.get_config()
+    except NotImplementedError as e:
+        raise ValueError(f"Invalid model: {e}") from e
+    arch = {"class_name": type(model).__name__, "config": config}
+    if model.built and defines_call(model):  # a subclassed model is rebuilt for these shapes
+        shape = model.input_shape
+        arch["build_config"] = {"input_shape": [list(s) for s in shape]
+                                if isinstance(shape, list) else list(shape)}
+    if type(model) in _NAMES:
+        arch["registered_name"] = _NAMES[type(model)]
+    return arch
 
 
 def save_weights(model, path) -> None:
