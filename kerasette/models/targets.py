@@ -62,15 +62,9 @@ def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y"
         raise ValueError(f"Invalid loss: {loss_name} needs one output unit per class, received a "
                          f"model output of shape {tuple(output_shape)}, for which the loss is always "
                          f"0; use binary_crossentropy for a single sigmoid unit")
-    if y.dim() == 1 and per_sample == (1,):
-        y = y[:, None]
+    y = match_trailing_one(y, per_sample)
     if tuple(y.shape[1:]) != per_sample:
-        hint = ""
-        if kind == "categorical" and y.dim() == 1:
-            hint = "; use sparse_categorical_crossentropy for integer class labels"
-        raise ValueError(f"Invalid {name}: expected per-sample shape {per_sample} to match the model "
-                         f"output {tuple(output_shape)} for {loss_name}, received shape "
-                         f"{tuple(y.shape)}{hint}")
+        raise ValueError(target_shape_message(y, per_sample, output_shape, kind, loss_name, name))
     # Checked where the labels already are (usually the CPU) before moving them, so a DataLoader
     # feeding a GPU model does not wait on the device for every batch's checks.
     y = y.to(dtype=dtype)
@@ -81,6 +75,49 @@ def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y"
             raise ValueError(f"Invalid {name}: {loss_name} expects labels in [0, 1], received "
                              f"values in [{lo}, {hi}]")
     return y.to(device)
+
+
+def match_trailing_one(y: torch.Tensor, per_sample: tuple) -> torch.Tensor:
+    """The target rule (as Keras 3's squeeze_or_expand_to_same_rank, without its broadcast): y whose
+    per-sample shape is the output's plus or minus one trailing axis of size 1 is reshaped to the
+    output's ((N,) <-> (N, 1), (N, T) <-> (N, T, 1)); any other shape is left for the caller to
+    refuse. A view: no copy, no device sync."""
+    got = tuple(y.shape[1:])
+    if got == per_sample:
+        return y
+    if got == (*per_sample, 1):
+        return y[..., 0]
+    if (*got, 1) == per_sample:
+        return y[..., None]
+    return y
+
+
+def target_shape_message(y, per_sample: tuple, output_shape: tuple, kind: str, loss_name: str,
+                         name: str) -> str:
+    """Why a target shape is refused and how to fix it (Keras 3 would broadcast where it can)."""
+    n, got = y.shape[0], tuple(y.shape)
+    expected = "(N, " + ", ".join(str(d) for d in per_sample) + ")" if per_sample else "(N,)"
+    msg = (f"Invalid {name}: expected shape {expected} (or with one extra / missing trailing axis "
+           f"of size 1) to match the model output {tuple(output_shape)} for {loss_name}, "
+           f"received shape {got}")
+    size = 1
+    for d in per_sample:
+        size *= d
+    if tuple(y.shape[1:]) in ((), (1,)) and len(per_sample) == 1 and per_sample[0] > 1:
+        if kind == "categorical" and y.dim() == 1:
+            return (msg + "; for integer class labels use sparse_categorical_crossentropy, or "
+                    "one-hot them with ks.utils.to_categorical(y, num_classes="
+                    f"{per_sample[0]})")
+        # Keras 3.15 broadcasts an (N, 1) y across the outputs, and an (N,) y against the batch
+        # axis (an error unless the batch size equals the units): refused here (README).
+        return (msg + f"; one label per sample against {per_sample[0]} outputs is refused rather "
+                f"than broadcast (see README, where kerasette differs from Keras 3): give the "
+                f"last layer 1 unit for one target per sample, pass y with {per_sample[0]} "
+                f"columns (y.repeat if every output should learn the same target), or for class "
+                f"labels use sparse_categorical_crossentropy")
+    if y.numel() == n * size:
+        return msg + f"; y holds {size} values per sample: reshape it to {expected}"
+    return msg + "; change the last layer's units (or shape) to match y, or reshape y"
 
 
 def class_indices(y: torch.Tensor, kind: str) -> torch.Tensor:
