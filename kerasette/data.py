@@ -5,6 +5,7 @@ permutation from a seeded `torch.Generator` (never torch's global RNG), gathers 
 order, and yields batches as slices (views) of it.
 """
 
+import collections.abc
 import math
 import numbers
 
@@ -12,10 +13,18 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .py_dataset import PyDataset
+
 
 def is_dataset(x) -> bool:
-    """True for a torch Dataset or DataLoader (data that yields its own batches)."""
-    return isinstance(x, (Dataset, DataLoader))
+    """True for data that yields its own batches: a torch Dataset or DataLoader, a Python generator
+    (or other iterator) or a `ks.utils.PyDataset`."""
+    return isinstance(x, (Dataset, DataLoader, PyDataset)) or is_generator(x)
+
+
+def is_generator(x) -> bool:
+    """True for a Python generator or any other one-shot iterator (not for arrays or tensors)."""
+    return isinstance(x, collections.abc.Iterator) and not isinstance(x, torch.Tensor)
 
 
 def to_tensor(x, name: str) -> torch.Tensor:

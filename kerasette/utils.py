@@ -10,7 +10,9 @@ from .backend import clear_session
 from .explain import explain
 from .plot_model import plot_model
 from .plotting import plot_history
+from .py_dataset import PyDataset
 from .random_state import set_random_seed
+from .sequence_utils import normalize, pad_sequences, split_dataset
 from .sizes import check_allocation
 
 
@@ -48,5 +50,5 @@ def to_categorical(x, num_classes=None):
     return torch.from_numpy(onehot).to(x.device, config.floatx_dtype()) if is_tensor else onehot
 
 
-__all__ = ["clear_session", "explain", "plot_history", "plot_model", "set_random_seed",
-           "to_categorical"]
+__all__ = ["PyDataset", "clear_session", "explain", "normalize", "pad_sequences", "plot_history",
+           "plot_model", "set_random_seed", "split_dataset", "to_categorical"]

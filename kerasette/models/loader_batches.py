@@ -11,6 +11,7 @@ Dataset that already yields device tensors is checked on the device: one reducti
 import torch
 
 from ..data import DataLoader, check_fits, to_tensor, unpack_batch
+from .batch_sources import batch_source, is_batch_source
 from .targets import prepare_targets
 
 
@@ -25,7 +26,10 @@ class LoaderBatches:
         if empty:
             raise ValueError(f"Invalid {name}: expected a Dataset/DataLoader with at least one "
                              f"sample, received an empty {type(data).__name__}")
-        if isinstance(data, DataLoader):
+        self.source = None  # a generator or PyDataset (batch_sources.py)
+        if is_batch_source(data):
+            self.loader = self.source = batch_source(data, shuffle, model._shuffle_generator)
+        elif isinstance(data, DataLoader):
             self.loader = data
         else:
             # A DataLoader draws a seed from its generator every epoch, even without shuffling;
@@ -46,6 +50,11 @@ class LoaderBatches:
 
     def __len__(self):
         return len(self.loader)
+
+    @property
+    def exhausted(self) -> bool:
+        """True when a one-shot generator has run out (nothing more will come)."""
+        return bool(getattr(self.source, "exhausted", False))
 
     def _batches(self, steps):
         """One pass over the loader; with `steps`, that many batches continuing where the previous
@@ -119,5 +128,10 @@ def later_batch(model, xb, yb, swb, names):
 
 def no_batches_error(batches) -> ValueError:
     name = getattr(batches, "name", "x")
+    if getattr(batches, "exhausted", False):
+        return ValueError(f"Invalid {name}: the generator yielded no batch (it is exhausted); "
+                          f"a generator read for several passes must loop forever (`while True:`) "
+                          f"with steps_per_epoch / validation_steps / steps given, or use a "
+                          f"ks.utils.PyDataset")
     return ValueError(f"Invalid {name}: expected data with at least one batch, received a "
                       f"Dataset/DataLoader that yielded none")

@@ -476,8 +476,8 @@ class Trainer:
                                     ("class_weight", class_weight)) if v is not None]
             if given:
                 raise ValueError(f"Invalid {given[0]}: a Dataset/DataLoader yields its own labels "
-                                 f"and weights; pass y=None, sample_weight=None and "
-                                 f"class_weight=None")
+                                 f"and weights (so do a generator and a PyDataset); pass y=None, "
+                                 f"sample_weight=None and class_weight=None")
             if validation_split:
                 raise ValueError("Invalid validation_split: it needs arrays; pass validation_data "
                                  "with a Dataset/DataLoader")
@@ -537,6 +537,8 @@ class Trainer:
                 cbs.on_epoch_begin(epoch)
                 logs = self._train_epoch(train, steps_per_epoch, cbs) if strategy is None else \
                     distributed.train_epoch(self, train, steps_per_epoch, cbs, strategy)
+                if logs is None:  # a generator ran out (warned): no epoch to report
+                    break
                 if val is not None and validate_after(epoch + 1) and not self._step_cancelled:
                     val_logs = self._evaluate_batches(val, cbs, validation_steps)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
@@ -595,6 +597,14 @@ class Trainer:
             if self.stop_training:
                 break
         if count == 0:
+            if getattr(train, "exhausted", False) and getattr(train, "_checked", False):
+                # A generator that ran out after earlier epochs: Keras 3 warns and stops.
+                warnings.warn("Your input ran out of data; interrupting training. Make sure the "
+                              "generator can yield at least steps_per_epoch * epochs batches "
+                              "(loop with `while True:` and pass steps_per_epoch)", UserWarning,
+                              stacklevel=3)
+                self.stop_training = True
+                return None
             raise no_batches_error(train)
         return dict(self._running_logs(loss_sum, count))
 
