@@ -15,6 +15,7 @@ from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .embedding import Embedding
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
+from .merging_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .pooling import (
@@ -121,6 +122,7 @@ __all__ = [
     "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
     "GlobalMaxPool1D", "GlobalMaxPool2D", "UpSampling2D", "ZeroPadding2D", "Cropping2D",
     "get", "register", "serialize", "deserialize",
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
     "ActivityRegularization",
