@@ -97,9 +97,9 @@ def target_shape_message(y, per_sample: tuple, output_shape: tuple, kind: str, l
     """Why a target shape is refused and how to fix it (Keras 3 would broadcast where it can)."""
     n, got = y.shape[0], tuple(y.shape)
     expected = "(N, " + ", ".join(str(d) for d in per_sample) + ")" if per_sample else "(N,)"
-    msg = (f"Invalid {name}: expected shape {expected} (or with one extra / missing trailing axis "
-           f"of size 1) to match the model output {tuple(output_shape)} for {loss_name}, "
-           f"received shape {got}")
+    msg = (f"Invalid {name}: expected shape {expected} (per-sample shape {per_sample}, give or take "
+           f"one trailing axis of size 1) to match the model output {tuple(output_shape)} for "
+           f"{loss_name}, received shape {got}")
     size = 1
     for d in per_sample:
         size *= d
