@@ -23,13 +23,11 @@ Keras's output size: "valid" gives (n - 1) s + max(k_eff, s), "same" n s, and `o
 TensorFlow rule (see `transpose_crops`).
 """
 
-import numbers
-
 import torch
 
-from .. import activations, constraints, kernels, regularizers
+from .. import activations, kernels
 from .. import conv_kernels as ck
-from .. import initializers as inits
+from . import conv_options as co
 from . import conv_utils as cu
 from .base import Layer
 
@@ -46,48 +44,29 @@ class _Conv(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
-        r = self.rank
-        self.filters = _positive_int(filters, "filters")
-        self.kernel_size = cu.check_int_tuple(kernel_size, r, "kernel_size")
-        self.strides = cu.check_int_tuple(strides, r, "strides")
-        self.padding = cu.check_padding(padding, self.paddings)
-        self.data_format = cu.check_data_format(data_format)
-        self.dilation_rate = cu.check_int_tuple(dilation_rate, r, "dilation_rate")
-        self.groups = _positive_int(groups, "groups")
+        self.filters = co.positive_int(filters, "filters")
+        co.set_window(self, self.rank, kernel_size, strides, padding, data_format, dilation_rate,
+                      self.paddings)
+        self.groups = co.positive_int(groups, "groups")
         if self.filters % self.groups:
             raise ValueError(f"Invalid groups: filters ({self.filters}) must be divisible by "
                              f"groups, received groups={self.groups}")
-        _check_stride_dilation(self.strides, self.dilation_rate)
-        self.activation = activations.get(activation)
-        self.use_bias = cu.check_bool(use_bias, "use_bias")
-        self.kernel_initializer = inits.get(kernel_initializer)
-        self.bias_initializer = inits.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        co.set_output(self, activation, use_bias, bias_initializer, bias_regularizer,
+                      bias_constraint)
+        co.set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                              kernel_constraint)
         super().__init__(**kwargs)
         self.kernel = None
         self.bias = None
 
     # ----- weights ----------------------------------------------------------------------------
     def build(self, input_shape) -> None:
-        cu.check_rank(self, input_shape, self.rank)
-        c = cu.channels(input_shape, self.data_format)
-        if c is None or c % self.groups:
-            raise ValueError(f"Layer '{self.name}' needs a known channel count divisible by "
-                             f"groups={self.groups}, received input shape {tuple(input_shape)}")
+        c = co.known_channels(self, input_shape, self.rank, self.groups)
         self.compute_output_shape(input_shape)  # refuses inputs smaller than the kernel
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, c // self.groups, self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self._add_bias()
-
-    def _add_bias(self) -> None:
+        self.kernel = co.add_weight(self, "kernel",
+                                    (*self.kernel_size, c // self.groups, self.filters))
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = co.add_weight(self, "bias", (self.filters,))
 
     def torch_kernel(self, k: torch.Tensor) -> torch.Tensor:
         """A view of a Keras-layout kernel (or its gradient) in torch's (O, C/g, kh, kw)."""
@@ -115,26 +94,13 @@ class _Conv(Layer):
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
         cu.check_rank(self, input_shape, self.rank)
-        sizes = []
-        for n, k, s, d in zip(cu.spatial_dims(input_shape, self.rank, self.data_format),
-                              self.kernel_size, self.strides, self.dilation_rate):
-            out = cu.output_length(n, k, s, d, self.padding)
-            if out is not None and out <= 0:
-                raise ValueError(f"Layer '{self.name}': an input of shape {input_shape} is smaller "
-                                 f"than the kernel {self.kernel_size} (dilation "
-                                 f"{self.dilation_rate}) with padding='{self.padding}'")
-            sizes.append(out)
+        sizes = co.output_sizes(self, input_shape, self.rank)
         return cu.with_spatial(input_shape, sizes, self.filters, self.data_format)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": inits.serialize(self.kernel_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer),
-                **_reg_con_config(self, "kernel", "bias")}
+        return {**super().get_config(), "filters": self.filters, **co.window_config(self),
+                "groups": self.groups, **co.output_config(self),
+                **co.weight_config(self, "kernel")}
 
 
 class Conv2D(_Conv):
@@ -201,41 +167,27 @@ class Conv2DTranspose(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
-        self.filters = _positive_int(filters, "filters")
-        self.kernel_size = cu.check_int_tuple(kernel_size, 2, "kernel_size")
-        self.strides = cu.check_int_tuple(strides, 2, "strides")
-        self.padding = cu.check_padding(padding)
+        self.filters = co.positive_int(filters, "filters")
+        co.set_window(self, 2, kernel_size, strides, padding, data_format, dilation_rate)
         self.output_padding = (None if output_padding is None else
                                cu.check_int_tuple(output_padding, 2, "output_padding", minimum=0))
         if self.output_padding is not None and any(
                 p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"Invalid output_padding: each entry must be smaller than the "
                              f"stride {self.strides}, received {output_padding!r}")
-        self.data_format = cu.check_data_format(data_format)
-        self.dilation_rate = cu.check_int_tuple(dilation_rate, 2, "dilation_rate")
-        _check_stride_dilation(self.strides, self.dilation_rate)
-        self.activation = activations.get(activation)
-        self.use_bias = cu.check_bool(use_bias, "use_bias")
-        self.kernel_initializer = inits.get(kernel_initializer)
-        self.bias_initializer = inits.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        co.set_output(self, activation, use_bias, bias_initializer, bias_regularizer,
+                      bias_constraint)
+        co.set_weight_options(self, "kernel", kernel_initializer, kernel_regularizer,
+                              kernel_constraint)
         super().__init__(**kwargs)
         self.kernel = None
         self.bias = None
 
     def build(self, input_shape) -> None:
-        cu.check_rank(self, input_shape, 2)
-        c = cu.channels(input_shape, self.data_format)
-        if c is None:
-            raise ValueError(f"Layer '{self.name}' needs a known channel count, received input "
-                             f"shape {tuple(input_shape)}")
-        self.kernel = self.add_weight("kernel", (*self.kernel_size, self.filters, c),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        _Conv._add_bias(self)
+        c = co.known_channels(self, input_shape, 2)
+        self.kernel = co.add_weight(self, "kernel", (*self.kernel_size, self.filters, c))
+        if self.use_bias:
+            self.bias = co.add_weight(self, "bias", (self.filters,))
 
     def _sizes(self, n, axis):
         op = None if self.output_padding is None else self.output_padding[axis]
@@ -282,15 +234,9 @@ class Conv2DTranspose(Layer):
         return cu.with_spatial(input_shape, sizes, self.filters, self.data_format)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding,
+        return {**super().get_config(), "filters": self.filters, **co.window_config(self),
                 "output_padding": None if self.output_padding is None else list(self.output_padding),
-                "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": inits.serialize(self.kernel_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer),
-                **_reg_con_config(self, "kernel", "bias")}
+                **co.output_config(self), **co.weight_config(self, "kernel")}
 
 
 def activate(activation, z):
@@ -326,28 +272,6 @@ def transpose_crops(n: int, k: int, s: int, d: int, padding: str, output_padding
     return out, k_eff - 1 - before, k_eff - 1 - after
 
 
-def _reg_con_config(layer, *weights) -> dict:
-    """The `<weight>_regularizer` / `<weight>_constraint` entries of a config."""
-    out = {}
-    for w in weights:
-        out[f"{w}_regularizer"] = regularizers.serialize(getattr(layer, f"{w}_regularizer"))
-        out[f"{w}_constraint"] = constraints.serialize(getattr(layer, f"{w}_constraint"))
-    return out
-
-
 def _as2d(values: tuple, fill: int, rank: int) -> tuple:
     """A rank-1 tuple as the (1, v) of the H = 1 view; rank-2 tuples unchanged."""
     return (fill, *values) if rank == 1 else tuple(values)
-
-
-def _positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"Invalid {arg}: expected a positive int, received {value!r}")
-    return int(value)
-
-
-def _check_stride_dilation(strides, dilation_rate) -> None:
-    if max(strides) > 1 and max(dilation_rate) > 1:
-        raise ValueError(f"Invalid strides / dilation_rate: strides > 1 cannot be combined with "
-                         f"dilation_rate > 1 (as in Keras), received strides={strides}, "
-                         f"dilation_rate={dilation_rate}")

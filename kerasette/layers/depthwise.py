@@ -21,11 +21,10 @@ Weights and their order are Keras 3's (depthwise_kernel, [pointwise_kernel,] bia
 
 import torch
 
-from .. import activations, constraints, regularizers
-from .. import initializers as inits
+from . import conv_options as co
 from . import conv_utils as cu
 from .base import Layer
-from .convolution import _check_stride_dilation, _positive_int, _reg_con_config, activate, conv_step
+from .convolution import activate, conv_step
 
 
 class DepthwiseConv2D(Layer):
@@ -41,43 +40,27 @@ class DepthwiseConv2D(Layer):
                  depthwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
                  bias_constraint=None, **kwargs):
-        self.kernel_size = cu.check_int_tuple(kernel_size, 2, "kernel_size")
-        self.strides = cu.check_int_tuple(strides, 2, "strides")
-        self.padding = cu.check_padding(padding)
-        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier")
-        self.data_format = cu.check_data_format(data_format)
-        self.dilation_rate = cu.check_int_tuple(dilation_rate, 2, "dilation_rate")
-        _check_stride_dilation(self.strides, self.dilation_rate)
-        self.activation = activations.get(activation)
-        self.use_bias = cu.check_bool(use_bias, "use_bias")
-        self.depthwise_initializer = inits.get(depthwise_initializer)
-        self.bias_initializer = inits.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        co.set_window(self, 2, kernel_size, strides, padding, data_format, dilation_rate)
+        self.depth_multiplier = co.positive_int(depth_multiplier, "depth_multiplier")
+        co.set_output(self, activation, use_bias, bias_initializer, bias_regularizer,
+                      bias_constraint)
+        co.set_weight_options(self, "depthwise", depthwise_initializer, depthwise_regularizer,
+                              depthwise_constraint)
         super().__init__(**kwargs)
         self.depthwise_kernel = None
         self.bias = None
 
     def build(self, input_shape) -> None:
-        cu.check_rank(self, input_shape, 2)
-        c = cu.channels(input_shape, self.data_format)
-        if c is None:
-            raise ValueError(f"Layer '{self.name}' needs a known channel count, received input "
-                             f"shape {tuple(input_shape)}")
+        c = co.known_channels(self, input_shape, 2)
         self.compute_output_shape(input_shape)
-        self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", (*self.kernel_size, c, self.depth_multiplier),
-            self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint)
+        self.depthwise_kernel = co.add_weight(self, "depthwise_kernel",
+                                              (*self.kernel_size, c, self.depth_multiplier),
+                                              "depthwise")
         self._build_rest(c)
 
     def _build_rest(self, c: int) -> None:
         if self.use_bias:
-            self.bias = self.add_weight("bias", (c * self.depth_multiplier,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = co.add_weight(self, "bias", (c * self.depth_multiplier,))
 
     def torch_kernel(self, k: torch.Tensor) -> torch.Tensor:
         """(kh, kw, C, m) -> a view (C m, 1, kh, kw): output channel c m + j is K[:, :, c, j]."""
@@ -107,27 +90,14 @@ class DepthwiseConv2D(Layer):
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
         cu.check_rank(self, input_shape, 2)
-        sizes = []
-        for n, k, s, d in zip(cu.spatial_dims(input_shape, 2, self.data_format), self.kernel_size,
-                              self.strides, self.dilation_rate):
-            out = cu.output_length(n, k, s, d, self.padding)
-            if out is not None and out <= 0:
-                raise ValueError(f"Layer '{self.name}': an input of shape {input_shape} is smaller "
-                                 f"than the kernel {self.kernel_size} (dilation "
-                                 f"{self.dilation_rate}) with padding='{self.padding}'")
-            sizes.append(out)
+        sizes = co.output_sizes(self, input_shape, 2)
         c = cu.channels(input_shape, self.data_format)
         return cu.with_spatial(input_shape, sizes, self._out_channels(c), self.data_format)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding,
-                "depth_multiplier": self.depth_multiplier, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate),
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": inits.serialize(self.depthwise_initializer),
-                "bias_initializer": inits.serialize(self.bias_initializer),
-                **_reg_con_config(self, "depthwise", "bias")}
+        return {**super().get_config(), **co.window_config(self),
+                "depth_multiplier": self.depth_multiplier, **co.output_config(self),
+                **co.weight_config(self, "depthwise")}
 
 
 class SeparableConv2D(DepthwiseConv2D):
@@ -142,10 +112,9 @@ class SeparableConv2D(DepthwiseConv2D):
                  bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
                  bias_regularizer=None, depthwise_constraint=None, pointwise_constraint=None,
                  bias_constraint=None, **kwargs):
-        self.filters = _positive_int(filters, "filters")
-        self.pointwise_initializer = inits.get(pointwise_initializer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.filters = co.positive_int(filters, "filters")
+        co.set_weight_options(self, "pointwise", pointwise_initializer, pointwise_regularizer,
+                              pointwise_constraint)
         super().__init__(kernel_size, strides=strides, padding=padding,
                          depth_multiplier=depth_multiplier, data_format=data_format,
                          dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
@@ -157,14 +126,11 @@ class SeparableConv2D(DepthwiseConv2D):
         self.pointwise_kernel = None
 
     def _build_rest(self, c: int) -> None:
-        self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel", (1, 1, c * self.depth_multiplier, self.filters),
-            self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint)
+        self.pointwise_kernel = co.add_weight(self, "pointwise_kernel",
+                                              (1, 1, c * self.depth_multiplier, self.filters),
+                                              "pointwise")
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+            self.bias = co.add_weight(self, "bias", (self.filters,))
 
     def forward(self, x, training=False):
         fmt = self.data_format
@@ -198,5 +164,4 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "filters": self.filters,
-                "pointwise_initializer": inits.serialize(self.pointwise_initializer),
-                **_reg_con_config(self, "pointwise")}
+                **co.weight_config(self, "pointwise")}
