@@ -1,5 +1,5 @@
 """Devices and precision: model.to(dtype / device), and data moved to the model's device once per
-fit (batches are views of one tensor, never per-batch copies)."""
+fit; unshuffled batches are views of it, shuffled ones gather just their own rows."""
 
 import numpy as np
 import pytest
@@ -25,9 +25,12 @@ class StorageRecorder(ks.layers.Layer):
     def __init__(self):
         super().__init__()
         self.seen = []  # (training, storage pointer, device)
+        self.batches = []  # (bytes of the batch's storage, the batch) in training
 
     def forward(self, x, training=False):
         self.seen.append((training, x.untyped_storage().data_ptr(), x.device))
+        if training:
+            self.batches.append((x.untyped_storage().nbytes(), x.clone()))
         return x, lambda dy: dy
 
     def pointers(self, training=True):
@@ -127,12 +130,19 @@ def test_one_conversion_per_fit_not_per_batch():
     assert len(val) == 3 * 4 and len(set(val)) == 1   # validation data converted once too
 
 
-def test_shuffling_gathers_once_per_epoch():
+def test_shuffling_gathers_each_batch_of_rows_once():
     model, rec = recorder_model(torch.float64)
     model.fit(X64, Y64, epochs=3, batch_size=3, shuffle=True, verbose=0)
-    pointers = rec.pointers()
-    per_epoch = [set(pointers[4 * e:4 * e + 4]) for e in range(3)]
-    assert all(len(p) == 1 for p in per_epoch)  # every batch of an epoch: views of one gather
+    assert len(rec.batches) == 3 * 4
+    for e in range(3):
+        epoch = rec.batches[4 * e:4 * e + 4]
+        # each batch's storage holds that batch only: no copy of the whole epoch's data is made
+        assert all(nbytes == b.numel() * 8 for nbytes, b in epoch)
+        rows = torch.cat([b for _, b in epoch])
+        order = [int((X64 == r).all(1).nonzero()) for r in rows]
+        assert sorted(order) == list(range(10))  # every row once per epoch, shuffled
+    orders = [tuple(float(b[0, 0]) for _, b in rec.batches[4 * e:4 * e + 4]) for e in range(3)]
+    assert len(set(orders)) > 1
 
 
 def test_numpy_data_is_converted_once_per_fit():

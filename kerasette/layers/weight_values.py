@@ -21,7 +21,10 @@ def weight_tensor(value, weight, arg: str = "weights") -> torch.Tensor:
         raise ValueError(f"{where} expects shape {weight.shape}, received {tuple(t.shape)}")
     target = weight.value
     cast = t.to(device=target.device, dtype=target.dtype)
-    if cast.is_floating_point() and not bool(torch.isfinite(cast).all()):
+    # The sum is finite only if every value is (cheap, no mask); an overflowing sum of finite values
+    # falls through to the exact check.
+    if cast.is_floating_point() and not bool(torch.isfinite(cast.sum())) \
+            and not bool(torch.isfinite(cast).all()):
         src = t if t.is_floating_point() else t.double()
         finite_src = torch.isfinite(src.to(cast.device))
         bad = ~finite_src
