@@ -86,6 +86,65 @@ def batch_norm_backward_readable(dy, x, mean, rstd, gamma, need=(True, True, Tru
             dbeta if need[2] else None)
 
 
+# ---- BatchNormalization across ranks (synchronized=True) -------------------------------------
+# The same math over the GLOBAL batch, the union of every rank's rows. Each kernel computes per-channel
+# sums over its own rows and hands them to `reduce(t)`, which sums t over the ranks in place (one
+# small all_reduce; the identity in one process); every rank then finishes with the same global
+# sums. With M_r values per channel on rank r and M = sum_r M_r:
+#
+#   forward                                        backward (dy on this rank's rows)
+#   M, S = reduce([M_r, sum_rank(x)])              S_dy  = reduce(sum_rank(dy))
+#   mean = S / M                                   S_dyx = reduce(sum_rank(dy * xhat))
+#   Q = reduce(sum_rank((x - mean)^2))             dx = gamma * rstd * (dy - S_dy / M - xhat * S_dyx / M)
+#   var = Q / M    rstd = 1 / sqrt(var + eps)      dgamma = sum_rank(dy * xhat)   dbeta = sum_rank(dy)
+#   xhat = (x - mean) * rstd
+#   y = gamma * xhat + beta
+#
+# Two passes (the mean first, then the centred squares) keep the variance as exact and stable as in
+# one process. dgamma and dbeta stay this rank's part: the step's gradient all-reduce sums them.
+# The dx line is the single-process formula dx = rstd / M * (M g - sum(g) - xhat sum(g xhat)) with
+# g = gamma * dy and the sums taken over the global batch. A rank with no rows sends zeros.
+def synced_batch_norm_forward(x, gamma, beta, eps, reduce):
+    """(y, mean, var, rstd, M) for x (M_r, C) of this rank, with the global batch's statistics.
+
+    M is a 0-d tensor (the global number of values per channel), kept on the device.
+    """
+    C = x.shape[1]
+    head = torch.empty(C + 1, dtype=x.dtype, device=x.device)
+    head[0] = x.shape[0]
+    torch.sum(x, 0, out=head[1:])
+    reduce(head)
+    M = head[0]
+    mean = head[1:] / M
+    centred = x - mean
+    squares = (centred * centred).sum(0)
+    reduce(squares)
+    var = squares / M
+    rstd = torch.rsqrt(var + eps)
+    y = centred.mul_(rstd)
+    if gamma is not None:
+        y = y.mul_(gamma)
+    if beta is not None:
+        y = y.add_(beta)
+    return y, mean, var, rstd, M
+
+
+def synced_batch_norm_backward(dy, x, mean, rstd, M, gamma, reduce, need=(True, True, True)):
+    """(dx, dgamma, dbeta) of `synced_batch_norm_forward` on this rank's rows: dx with the global
+    sums of dy and dy * xhat (one reduce of 2C numbers), dgamma and dbeta this rank's own sums."""
+    C = x.shape[1]
+    xhat = (x - mean) * rstd
+    sums = torch.empty(2 * C, dtype=dy.dtype, device=dy.device)
+    torch.sum(dy, 0, out=sums[:C])
+    torch.sum(dy * xhat, 0, out=sums[C:])
+    dbeta = sums[:C].clone() if need[2] else None
+    dgamma = sums[C:].clone() if need[1] and gamma is not None else None
+    reduce(sums)
+    scale = rstd if gamma is None else gamma * rstd
+    dx = (dy - sums[:C] / M - xhat * (sums[C:] / M)) * scale
+    return dx, dgamma, dbeta
+
+
 # ---- LayerNormalization ---------------------------------------------------------------------
 def layer_norm_backward(dy, x, mean, rstd, gamma, need=(True, True, True)):
     """(dx, dgamma, dbeta) for y = gamma * (x - mean) * rstd + beta, statistics per row.

@@ -44,7 +44,12 @@ argument check (a bad argument raises on every rank alike, before any collective
    the same masks on 1 or N ranks: the trainer runs the forward inside `share.global_batch(lo, hi, N)`
    (StepSync.begin does it) and the layer draws through `share.draw_rows(draw, x.shape)`.
    BatchNormalization unsynchronised normalises each rank's share (documented difference);
-   `synchronized=True` must reduce its batch sums across ranks (a second, small all_reduce).
+   `synchronized=True` sums its batch statistics across ranks inside the step (it finds the
+   Strategy with `share.step_strategy()`; two small all_reduces forward, one backward). Those
+   collectives need every rank: a trainer that runs forward and backward on an empty share too
+   (0 rows, zero upstream gradient; `share.needs_every_rank(layers)` says when it must) declares
+   it with `share.run_empty_shares(True)`; until then the layer refuses a global batch of fewer
+   rows than ranks with a clear error.
 
 5. One collective per training step, after backward and before the optimizer step:
 

@@ -8,6 +8,7 @@ A `Strategy` is this process's seat in the job (`DataParallel.connect(device)` m
     s.broadcast_from_writer(tensors)             # rank 0's values into every rank's tensors
     rows = s.gather_rows(preds)                  # every rank's rows, in rank order
     s.barrier(); s.any_rank(flag)
+    s.all_reduce_sum(t)                          # one small tensor, in place (a layer in a step)
     with s.writer_section("CSVLogger") as writing:   # rank 0 runs the body, then all ranks meet
         if writing: ...
 
@@ -126,6 +127,22 @@ class Strategy:
             _dist().all_reduce(buffer)
         packing.unpack(tensors)
         return tensors
+
+    def all_reduce_sum(self, tensor, what: str = "all_reduce_sum") -> torch.Tensor:
+        """Sum one tensor over all ranks, in place, and return it: a layer's small collective inside
+        a training step (BatchNormalization(synchronized=True): per-channel sums). Every rank must
+        call it at the same point with the same dtype and shape (the same layer of the same model
+        guarantees it, so no layout check is spent per call)."""
+        self._check_tensor(tensor, f"tensor for {what}")
+        if tensor.dtype == torch.bool or not tensor.is_contiguous():
+            raise ValueError(f"Invalid tensor for {what}: expected a contiguous numeric tensor, "
+                             f"received a {'bool' if tensor.dtype == torch.bool else 'strided'} "
+                             f"tensor of shape {tuple(tensor.shape)}")
+        if self.world_size == 1:
+            return tensor
+        with self.guard.running(what):
+            _dist().all_reduce(tensor)
+        return tensor
 
     def step_views(self, tensors) -> list:
         """Segments of reduce_step's buffer for this layout, shaped like `tensors` (None where the

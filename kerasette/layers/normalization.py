@@ -26,6 +26,7 @@ import torch
 
 from .. import constraints, norm_kernels, regularizers
 from .. import initializers as inits
+from ..distribution import share
 from .base import Layer
 
 
@@ -106,9 +107,24 @@ class BatchNormalization(_Affine):
     state moving_mean (C,) and moving_variance (C,). The moving statistics change in place, in a
     training forward only, and are saved and restored with the weights.
 
+    synchronized (Keras 3.16: "synchronizes the global batch statistics across all devices at each
+    training step in a distributed training strategy"; Keras implements it for TensorFlow only):
+    under a data-parallel fit (`kerasette.distribution`), a training step normalises with the
+    mean and variance of the GLOBAL batch, the union of every rank's share, instead of the share's
+    own. The layer reaches the step's Strategy through `distribution.share.step_strategy()` and
+    sums, across ranks, [M_r, sum(x)] and then sum((x - mean)^2) in the forward, and sum(dy) and
+    sum(dy * xhat) in the backward (`norm_kernels.synced_batch_norm_forward` / `_backward`:
+    the formulas side by side), so y, dx and the moving statistics are exactly those of one process
+    training on the global batch, identical on every rank; dgamma and dbeta stay each rank's part
+    (the step's gradient all-reduce sums them). In one process, outside a fit's training step, or
+    in inference it changes nothing. Unsynchronised (the default, as Keras), each rank normalises
+    its share with the share's own statistics: the model then differs from one-process training
+    (each rank's moving statistics follow its own rows and differ between ranks; rank 0's are
+    the ones saved).
+
     Args: axis (int, the channel axis, default -1), momentum (0.99), epsilon (1e-3), center, scale,
     beta/gamma/moving_mean/moving_variance initializers, beta/gamma regularizers and constraints,
-    synchronized (accepted and stored; cross-replica statistics belong to the distribution code).
+    synchronized (bool, default False).
     """
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -150,8 +166,13 @@ class BatchNormalization(_Affine):
         gamma = None if self.gamma is None else self.gamma.value
         beta = None if self.beta is None else self.beta.value
         batch_stats = bool(training) and self.trainable
-        if batch_stats:
+        reduce = self._step_reduce() if batch_stats and self.synchronized else None
+        if reduce is not None:
+            y2, mean, var, rstd, M = norm_kernels.synced_batch_norm_forward(
+                x2, gamma, beta, self.epsilon, reduce)
+        elif batch_stats:
             y2, mean, var, rstd = norm_kernels.batch_norm_forward(x2, gamma, beta, self.epsilon)
+        if batch_stats:
             m = self.momentum
             self.moving_mean.value.mul_(m).add_(mean, alpha=1 - m)
             self.moving_variance.value.mul_(m).add_(var, alpha=1 - m)
@@ -166,7 +187,10 @@ class BatchNormalization(_Affine):
 
         def backward(dy):
             dy2, _ = _channels_last_2d(dy, self._axis)
-            if batch_stats:
+            if reduce is not None:
+                dx2, dgamma, dbeta = norm_kernels.synced_batch_norm_backward(
+                    dy2, x2, mean, rstd, M, gamma, reduce, need)
+            elif batch_stats:
                 dx2, dgamma, dbeta = norm_kernels.batch_norm_backward(dy2, x2, mean, rstd, gamma,
                                                                       need)
             else:  # an affine map: dx = dy * scale
@@ -176,6 +200,22 @@ class BatchNormalization(_Affine):
             self._add_affine_grads(dgamma, dbeta)
             return restore(dx2)
         return y, backward
+
+    def _step_reduce(self):
+        """Sum-over-ranks for this training step, or None (one process, or outside a fit's step)."""
+        strategy = share.step_strategy()
+        if strategy is None:
+            return None
+        lo, hi, n = share.current_share()
+        if n < strategy.world_size and not share.empty_shares_run():
+            raise RuntimeError(
+                f"BatchNormalization '{self.name}' (synchronized=True): a global batch of {n} rows "
+                f"leaves some of the {strategy.world_size} ranks without rows, and this trainer "
+                f"does not run empty shares, so those ranks would miss the layer's all_reduce. Use "
+                f"a batch_size and a number of samples whose every batch has at least "
+                f"{strategy.world_size} rows (see kerasette.distribution.share)")
+        what = f"the batch statistics of BatchNormalization '{self.name}'"
+        return lambda t: strategy.all_reduce_sum(t, what)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
