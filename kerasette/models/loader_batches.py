@@ -11,6 +11,7 @@ Dataset that already yields device tensors is checked on the device: one reducti
 import torch
 
 from ..data import DataLoader, check_fits, to_tensor, unpack_batch
+from ..training import data_adapter
 from .batch_sources import batch_source, is_batch_source
 from .targets import prepare_targets
 
@@ -99,7 +100,7 @@ def later_batch(model, xb, yb, swb, names):
     its transfer to the model's device; ValueError / TypeError naming the part at fault."""
     x = to_tensor(xb, names[0])
     n = x.shape[0]
-    x = model._match_input_rank(x)
+    x = data_adapter.match_input_rank(model, x)
     if tuple(x.shape[1:]) != tuple(model.input_shape[1:]):
         raise ValueError(f"Invalid {names[0]}: model '{model.name}' expects inputs of shape "
                          f"{tuple(model.input_shape)}, received a batch of shape {tuple(x.shape)}")

@@ -1,8 +1,9 @@
 """`Trainer`: compile / fit / evaluate / predict for any model with named inputs and outputs.
 
 `kerasette.models.Model` inherits it (as Keras 3's Model inherits its trainer). What it needs from
-the model: `_prepare_x` / `build` on first data, `input_shape` / `output_shape`, the flat weight
-buffers, and `_run(xs, training, steps) -> (outputs, backward)`, the graph executor.
+the model: `build` on first data, `input_shape` / `output_shape`, input and output names, the flat
+weight buffers, and `_run(xs, training, steps) -> (outputs, backward)`, the graph executor. What x, y
+and sample_weight may be, and their checks, live in data_adapter.py.
 
 One training step, in plain words:
     out, pred, backward = self._forward(x, training=True, fused=...)   # out feeds the loss
@@ -25,11 +26,9 @@ from ..data import (
     ArrayBatches,
     _index,
     _rows,
-    check_finite,
     check_positive_int,
     is_dataset,
     split_tail,
-    to_tensor,
 )
 from ..distribution.writer_callbacks import wrap_writers
 from ..models.arguments import (
@@ -49,9 +48,8 @@ from ..models.targets import (
     class_weight_to_sample_weight,
     degenerate_split_warning,
     loss_kind,
-    prepare_targets,
 )
-from . import distributed
+from . import data_adapter, distributed
 from .heads import fusable_activation
 from .outputs import (
     MultiLoss,
@@ -67,8 +65,6 @@ from .structure import (
     _all_layers,
     _is_array_like,
     _metric_groups,
-    _same_rows,
-    _split_structure,
 )
 
 
@@ -325,126 +321,12 @@ class Trainer:
     def metrics_names(self) -> list:
         return ["loss"] + [m.name for m in self._metrics + self._weighted_metrics]
 
-    # ----- input checks ----------------------------------------------------------------------
+    # ----- input checks (kerasette/training/data_adapter.py) ---------------------------------
     def _prepare_x(self, x, name="x"):
-        """Validate features, build the model on first data, move to the model's device/dtype.
-
-        Several inputs: `x` is a list / tuple in input order or a dict keyed by input name; the
-        result is a tuple of tensors. One input: a tensor (a dict {name: x} or a list [x] too)."""
-        if not self.built and isinstance(x, (list, tuple, dict)) and not _is_array_like(x):
-            parts = list(x.values()) if isinstance(x, dict) else list(x)
-            tensors = [to_tensor(t, f"{name}[{i}]") for i, t in enumerate(parts)]
-            self._build_for([(None, *t.shape[1:]) for t in tensors], name, tensors[0])
-        names = self.input_names if self.built else []
-        if self.built and len(names) > 1 or isinstance(x, dict):
-            parts = _split_structure(x, self.input_names if self.built else [], name, "input")
-            if len(parts) == 1:
-                return self._prepare_one_x(parts[0][1], parts[0][0], 0)
-            xs = tuple(self._prepare_one_x(t, label, k) for k, (label, t) in enumerate(parts))
-            _same_rows([(label, t) for (label, _), t in zip(parts, xs)])
-            return xs
-        if isinstance(x, (list, tuple)) and len(x) == 1 and not _is_array_like(x):
-            x = x[0]
-        return self._prepare_one_x(x, name, 0)
-
-    def _build_for(self, shape, name, x) -> None:
-        try:
-            self.build(shape)
-        except ValueError as e:  # a layer refused the shape: say which argument gave it
-            hint = "; for one feature per sample pass x.reshape(-1, 1)" if x.dim() == 1 else ""
-            got = tuple(x.shape) if not isinstance(shape, list) else shape
-            raise ValueError(f"Invalid {name}: model '{self.name}' cannot be built for inputs "
-                             f"of shape {got} ({e}){hint}") from e
-
-    def _prepare_one_x(self, x, name, k: int) -> torch.Tensor:
-        x = to_tensor(x, name)
-        if not self.built:
-            self._build_for((None, *x.shape[1:]), name, x)
-        shapes = self.input_shape if isinstance(self.input_shape, list) else [self.input_shape]
-        expected = tuple(shapes[k])
-        if expected[-1:] == (1,) and tuple(x.shape[1:]) == expected[1:-1]:
-            x = x.unsqueeze(-1)  # Keras's rule: an input declared (None, ..., 1) takes x without it
-        if len(x.shape) != len(expected) or any(
-                e is not None and e != g for e, g in zip(expected[1:], x.shape[1:])):
-            raise ValueError(f"Invalid {name}: model '{self.name}' expects inputs of shape "
-                             f"{expected}, received {tuple(x.shape)}")
-        dtype = self._graph.inputs[k].dtype
-        if dtype.is_floating_point:
-            x = x.to(device=self._device, dtype=self._dtype)
-            check_finite(x, name)
-        else:  # index inputs (ks.Input(dtype="int32")) stay integers
-            if x.is_floating_point():
-                check_finite(x, name)
-                if not bool((x == x.round()).all()):
-                    raise ValueError(f"Invalid {name}: input '{self.input_names[k]}' takes integer "
-                                     f"indices, received non-integer values")
-            x = x.to(device=self._device, dtype=torch.int64)
-        return x
-
-    def _match_input_rank(self, x: torch.Tensor) -> torch.Tensor:
-        """Keras's rule: inputs declared (None, ..., 1) also take x without that last axis (x of
-        shape (N,) for ks.Input((1,))); a view with the axis added."""
-        expected = tuple(self.input_shape[1:])
-        if expected[-1:] == (1,) and tuple(x.shape[1:]) == expected[:-1]:
-            return x.unsqueeze(-1)
-        return x
-
-    def _prepare_sample_weight(self, sw, n: int, name="sample_weight"):
-        if sw is None:
-            return None
-        sw = to_tensor(sw, name)
-        if sw.dim() == 2 and sw.shape[1] == 1:
-            sw = sw[:, 0]
-        if sw.dim() != 1 or sw.shape[0] != n:
-            raise ValueError(f"Invalid {name}: expected shape ({n},) to match x, received "
-                             f"{tuple(sw.shape)}")
-        sw = sw.to(device=self._device, dtype=self._dtype)
-        check_finite(sw, name)
-        if bool((sw < 0).any()):
-            raise ValueError(f"Invalid {name}: expected non-negative weights, received negative ones")
-        return sw
+        return data_adapter.prepare_x(self, x, name)
 
     def _prepare_xy(self, x, y, sw=None, names=("x", "y", "sample_weight")):
-        """Validated (x, y, sample_weight) on the model's device; tuples for several inputs /
-        outputs (y and sample_weight as lists in output order or dicts by output name)."""
-        xt = self._prepare_x(x, names[0])
-        n = _rows(xt)
-        if not self._multi_output:
-            if isinstance(y, dict) or isinstance(y, (list, tuple)) and len(y) == 1 and \
-                    not _is_array_like(y):
-                y = _split_structure(y, self.output_names, names[1], "output")[0][1]
-            yt = to_tensor(y, names[1])
-            if yt.shape[0] != n:
-                raise ValueError(f"Invalid {names[1]}: expected {n} samples to match "
-                                 f"{names[0]}, received {yt.shape[0]}")
-            yt = prepare_targets(yt, self.loss, self.output_shape, self._dtype, self._device,
-                                 names[1])
-            return xt, yt, self._prepare_sample_weight(sw, n, names[2])
-        parts = _split_structure(y, self.output_names, names[1], "output")
-        losses = self._train_loss.losses
-        ys = []
-        for k, (label, t) in enumerate(parts):
-            if t is None:
-                if losses[k] is not None:
-                    raise ValueError(f"Invalid {label}: output '{self.output_names[k]}' has a loss "
-                                     f"and needs labels, received None")
-                ys.append(None)
-                continue
-            t = to_tensor(t, label)
-            if t.shape[0] != n:
-                raise ValueError(f"Invalid {label}: expected {n} samples to match {names[0]}, "
-                                 f"received {t.shape[0]}")
-            ys.append(prepare_targets(t, losses[k], self.output_shape[k], self._dtype,
-                                      self._device, label))
-        if sw is None:
-            return xt, tuple(ys), None
-        if isinstance(sw, (list, tuple, dict)) and not _is_array_like(sw):
-            sparts = _split_structure(sw, self.output_names, names[2], "output")
-            sws = tuple(self._prepare_sample_weight(t, n, label) for label, t in sparts)
-        else:  # one array weights every output, as in Keras
-            one = self._prepare_sample_weight(sw, n, names[2])
-            sws = tuple(one for _ in ys)
-        return xt, tuple(ys), sws
+        return data_adapter.prepare_xy(self, x, y, sw, names)
 
     # ----- one step --------------------------------------------------------------------------
     def _loss_and_pred(self, x, y, sw, training):
