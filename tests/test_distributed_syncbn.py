@@ -225,7 +225,7 @@ def test_synchronized_fit_on_ranks_equals_one_process(tmp_path, reference, world
         assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
     for rank, report in enumerate(reports):
-        for name in ("dense", "conv"):
+        for name in ("dense", "conv", "tiny batches"):
             got, ref = report[name], reference[name]
             assert set(got["history"]) == set(ref["history"])
             for key, values in ref["history"].items():

@@ -48,8 +48,8 @@ argument check (a bad argument raises on every rank alike, before any collective
    Strategy with `share.step_strategy()`; two small all_reduces forward, one backward). Those
    collectives need every rank: a trainer that runs forward and backward on an empty share too
    (0 rows, zero upstream gradient; `share.needs_every_rank(layers)` says when it must) declares
-   it with `share.run_empty_shares(True)`; until then the layer refuses a global batch of fewer
-   rows than ranks with a clear error.
+   it (`StepSync(..., every_rank=True)`, or `share.run_empty_shares(True)`), as the trainer does;
+   a caller that does not is refused by the layer with a clear error.
 
 5. One collective per training step, after backward and before the optimizer step:
 

@@ -3,7 +3,7 @@
     sync = StepSync(strategy, grads=model_flat.grads, metric_states=[...increment tensors...])
     for xb, yb, swb in global_batches:                      # same permutation on every rank
         lo, hi = sync.begin(len(xb))                        # this rank's rows; arms draw_rows
-        if hi > lo:
+        if hi > lo:                                         # (or every_rank: 0 rows too)
             value, dloss = loss(yb[lo:hi], forward(xb[lo:hi]), swb[lo:hi])   # mean over the share
             backward(dloss() * sync.scale)                  # scale = (hi - lo) / n: see below
             ... fill the metric increments from this share ...
@@ -33,8 +33,9 @@ class Reduced(NamedTuple):
 
 
 class StepSync:
-    def __init__(self, strategy, grads: torch.Tensor, metric_states=()):
+    def __init__(self, strategy, grads: torch.Tensor, metric_states=(), every_rank: bool = False):
         self.strategy = strategy
+        self.every_rank = every_rank  # the trainer runs empty shares too (see share.py)
         dtype, device = grads.dtype, grads.device
         self.grads = grads
         self.loss_sum = torch.zeros((), dtype=dtype, device=device)
@@ -50,7 +51,8 @@ class StepSync:
         self.lo, self.hi = self.strategy.shard_bounds(n)
         self.n = n
         self.scale = (self.hi - self.lo) / n if n else 0.0
-        _share_state["share"] = (self.lo, self.hi, n)
+        _share_state.update(share=(self.lo, self.hi, n), strategy=self.strategy,
+                            empty_shares_run=self.every_rank)
         return self.lo, self.hi
 
     def reduce(self, value, stop: bool = False) -> Reduced:
@@ -59,7 +61,7 @@ class StepSync:
         `value`: the share's mean loss (0-d tensor), or None for an empty share (the caller left the
         gradients and metric increments at zero).
         """
-        _share_state["share"] = None
+        _share_state.update(share=None, strategy=None, empty_shares_run=False)
         rows = self.hi - self.lo
         if value is None or rows == 0:
             self.loss_sum.zero_()

@@ -18,9 +18,11 @@ communication, at the cost of repeated work).
 import torch
 
 from ..distribution import distribution
+from ..distribution.share import needs_every_rank
 from ..distribution.step import StepSync
 from ..models.loader_batches import no_batches_error
 from ..models.logs import LazyLogs
+from .structure import _all_layers
 
 
 def connect(model):
@@ -72,7 +74,10 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
         if plan is None:
             fused = model._fused
             plan = model._plan(fused)
-            sync = StepSync(strategy, opt.buffer.grads)
+            # Layers that reduce across ranks in their forward and backward (synchronized
+            # BatchNormalization) need every rank at every step, even with an empty share.
+            every_rank = needs_every_rank(_all_layers(model.layers))
+            sync = StepSync(strategy, opt.buffer.grads, every_rank=every_rank)
             zero = torch.zeros((), dtype=model._dtype, device=model._device)
         if batch_hooks:
             cbs.on_train_batch_begin(step)
@@ -80,7 +85,7 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
         lo, hi = sync.begin(n)
         opt.zero_grad()
         value = None
-        if hi > lo:
+        if hi > lo or every_rank:  # an empty share: 0 rows through forward and backward
             window = slice(lo, hi)
             xs, ys, ss = _index(xb, window), _index(yb, window), _index(swb, window)
             out, pred, backward = model._forward(xs, True, fused, plan)
@@ -89,7 +94,8 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             scale = sync.scale
             backward([g * scale if g is not None else None for g in grads]
                      if isinstance(grads, list) else grads * scale)
-            model._update_metrics(ys, pred, ss)
+            if hi > lo:
+                model._update_metrics(ys, pred, ss)
         penalty = None
         if model._regularized or model._loss_layers:
             # The weights' penalties belong to the global loss once: their gradient is added on

@@ -3,8 +3,9 @@
     python syncbn_worker.py OUT_DIR            (under torchrun's variables: one rank of N)
 
 Writes OUT_DIR/rank<r>.json. `run_cases()` is also imported by the test and run in one process,
-without distribution, as the reference. Every global batch of the fits has at least 3 rows (the
-trainer skips empty shares); `layer_case` calls the layer by hand on an empty share too.
+without distribution, as the reference. `tiny_batches_case` ends each epoch with a global batch of
+one row, so on 2 or 3 ranks some shares are empty (the trainer runs them: 0 rows through forward
+and backward); `layer_case` calls the layer by hand on empty shares too.
 """
 
 import json
@@ -35,6 +36,18 @@ def dense_case(synchronized=True):
                   metrics=["accuracy"])
     x, y = data(40, (4,), seed=1)
     return model, model.fit(x, y, batch_size=7, epochs=3, verbose=0)
+
+
+def tiny_batches_case():
+    """Dense -> BN -> Dense, Adam, batch 4 over 9 rows (4, 4, 1): the last global batch leaves every
+    rank but one with an empty share."""
+    ks.utils.set_random_seed(6)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(4),
+                           ks.layers.BatchNormalization(momentum=0.7, synchronized=True),
+                           ks.layers.Dense(1)])
+    model.compile("adam", "mse", metrics=["mae"])
+    x, y = data(9, (3,), seed=3)
+    return model, model.fit(x, y, batch_size=4, epochs=3, verbose=0)
 
 
 def conv_case():
@@ -92,7 +105,7 @@ def report(model, history) -> dict:
 def run_cases(strategy=None) -> dict:
     ks.config.set_floatx("float64")
     out = {name: report(*case()) for name, case in (
-        ("dense", dense_case), ("conv", conv_case),
+        ("dense", dense_case), ("conv", conv_case), ("tiny batches", tiny_batches_case),
         ("unsynchronized", lambda: dense_case(synchronized=False)))}
     world_size = strategy.world_size if strategy is not None else 1
     rank = strategy.rank if strategy is not None else 0
