@@ -122,7 +122,7 @@ class RandomUniform(Initializer):
 
     def sample(self, shape, generator):
         u = torch.rand(shape, generator=generator, dtype=torch.float64)
-        return u * (self.maxval - self.minval) + self.minval
+        return u.mul_(self.maxval - self.minval).add_(self.minval)  # in place: no temporaries
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -155,9 +155,10 @@ class VarianceScaling(Initializer):
         var = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * var)
-            return (torch.rand(shape, generator=generator, dtype=torch.float64) * 2 - 1) * limit
+            u = torch.rand(shape, generator=generator, dtype=torch.float64)
+            return u.mul_(2).sub_(1).mul_(limit)  # (2u - 1) * limit, in place: no temporaries
         if self.distribution == "normal":
-            return torch.randn(shape, generator=generator, dtype=torch.float64) * math.sqrt(var)
+            return torch.randn(shape, generator=generator, dtype=torch.float64).mul_(math.sqrt(var))
         std = math.sqrt(var) / 0.87962566103423978
         out = torch.randn(shape, generator=generator, dtype=torch.float64)
         bad = out.abs() > 2
