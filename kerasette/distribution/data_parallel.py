@@ -148,9 +148,9 @@ class DataParallel:
                 torch.cuda.set_device(device)
                 os.environ.setdefault("TORCH_NCCL_BLOCKING_WAIT", "1")  # timeouts raise, not abort
             try:
-                dist.init_process_group(backend, init_method="env://", rank=rank,
-                                        world_size=world_size,
-                                        timeout=datetime.timedelta(seconds=self.timeout))
+                timeout = datetime.timedelta(seconds=self.timeout)
+                dist.init_process_group(backend, store=_attempt_store(rank, world_size, timeout),
+                                        rank=rank, world_size=world_size, timeout=timeout)
             except Exception as error:
                 raise RuntimeError(
                     f"kerasette.distribution: rank {rank} of {world_size} could not join the process "
@@ -167,6 +167,23 @@ class DataParallel:
         if self._strategy is not None:
             self._strategy.close()
         self._strategy = None
+
+
+def _attempt_store(rank: int, world_size: int, timeout) -> "torch.distributed.Store":
+    """The env:// rendezvous store (MASTER_ADDR / MASTER_PORT), its keys prefixed by torchrun's
+    attempt number (TORCHELASTIC_RESTART_COUNT).
+
+    torchrun --max-restarts (torch 2.13) keeps one store for all attempts of a job, so a restarted
+    worker could read a peer's address left by the attempt before and fail to connect (gloo:
+    "connection refused" while joining; pytorch#135712 for NCCL). A prefix per attempt keeps them
+    apart. (On several machines this relies on every node's agent counting the same restarts, as
+    when all nodes restart together.)
+    """
+    import torch.distributed as dist
+
+    store, _, _ = next(dist.rendezvous("env://", rank, world_size, timeout=timeout))
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    return dist.PrefixStore(f"kerasette/attempt{attempt}", store)
 
 
 def _leave_group() -> None:

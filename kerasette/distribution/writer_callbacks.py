@@ -10,8 +10,16 @@ hooks do not meet (no collective is added to a step); rank 0 just runs them.
 `wrap_writers` wraps the library's writing callbacks (progress bar, CSVLogger, ModelCheckpoint,
 TensorBoard, MLflowLogger) and leaves the others alone: History and the callbacks that steer training
 (EarlyStopping, ReduceLROnPlateau, TerminateOnNaN, LearningRateScheduler) run on every rank on the
-same reduced logs, so they decide alike. BackupAndRestore both writes and restores, so it needs its
-own treatment (write on rank 0, restore on every rank) and is not wrapped here.
+same reduced logs, so they decide alike.
+
+BackupAndRestore is not wrapped: it both writes and restores, and does both itself on every rank
+(kerasette/callbacks/backup_and_restore.py). Rank 0 writes and deletes the backup inside a
+writer_section; rank 0 reads and checks it, every rank learns its verdict (a refusal is the same
+ValueError everywhere), and the backup is broadcast from rank 0 and applied on the others, so
+all ranks resume identically even where only rank 0 sees the file. `model.load_weights` reads the
+file on each rank that calls it; fit then broadcasts rank 0's weights, layer state and generators
+before its first step (`training.distributed.sync_replicas`), so loading on rank 0 alone is enough
+for training.
 """
 
 from ..callbacks.callback import BATCH_HOOKS, HOOKS, Callback
