@@ -72,10 +72,16 @@ argument check (a bad argument raises on every rank alike, before any collective
    Then optimizer.step on the summed gradients, on every rank. `step.StepSync` packages items 2-5
    (begin(N) -> (lo, hi) and the scale (hi - lo) / N for dloss; reduce(value, stop) -> global logs).
 
-6. evaluate / validation: shard the same way; reduce [loss_sum, count, *metric_increments] per batch
-   when a callback or the progress bar reads batch logs, else once at the end. predict: each rank
-   predicts rows shard_bounds(n) and `strategy.gather_rows(pred)` returns all rows, in the original
-   order, on every rank (per output for several outputs).
+6. evaluate / validation (`training/distributed_eval.py`): every rank reads the same batches (a
+   loader must not shuffle or shard per rank) and runs rows shard_bounds(n) of each; it sums
+   value * rows of its shares (penalties included as one process adds them per batch) and updates
+   its metrics on them. One `reduce_step([loss_sum, count, *metric_states])` at the end sums the
+   running states (every rank then returns the same logs); when a callback or the progress bar on
+   any rank reads batch logs (agreed with `any_rank` first), each batch also sums a copy of the
+   running states for its logs and restores the rank's own. predict: each rank predicts its rows of
+   each batch and keeps them; one `strategy.gather_rows` per output at the end (per batch when a
+   callback reads batch outputs) brings all rows to every rank, put back in the original order.
+   A rank with empty shares joins every collective (zero rows, shaped by a one-row forward).
 
 7. I/O: History and logs on every rank; the progress bar, prints, CSVLogger, ModelCheckpoint,
    BackupAndRestore and TensorBoard write on rank 0 only, inside `strategy.writer_section(name)`

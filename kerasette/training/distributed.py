@@ -9,10 +9,11 @@ and the stop / non-finite flags; then every rank applies the same optimizer step
 is the gradient of the global batch's loss sum_i w_i l_i / n, exactly as in one process.
 
 Metrics are updated on each share and their states (sums and counts) are summed across ranks once
-at the end of the epoch, so epoch logs — and every callback deciding on them — are the same on every
-rank; batch-level metric values in the progress bar are rank 0's share. Validation, `evaluate` and
-`predict` run on every rank on the whole data (identical weights give identical results; no
-communication, at the cost of repeated work).
+at the end of the epoch (`reduce_metrics`, shared with evaluate), so epoch logs — and every callback
+deciding on them — are the same on every rank; batch-level metric values in the progress bar are
+rank 0's share. Validation, `evaluate` and `predict` are sharded the same way
+(`distributed_eval.py`): each rank runs its rows of every batch and the results are summed (loss,
+metrics) or gathered (predictions, in the original order), so every rank returns the full result.
 """
 
 import torch
@@ -46,16 +47,59 @@ def sync_replicas(model, strategy) -> None:
 
 
 def _metric_tensors(model) -> list:
-    """The running states of every metric (sums and counts), as tensors, for the epoch-end reduce."""
+    """The running states of every metric (sums and counts), as tensors, for a cross-rank sum.
+
+    The layout is the same on every rank, updated or not: the built-in metrics got their states
+    (on the model's device, in its dtype) when they were resolved, and a multi-output model's
+    <output>_loss, which allocates its state on its first update, gets zeros here.
+    """
     out = []
     for m in model._metrics + model._weighted_metrics:
         if hasattr(m, "state_tensors"):  # a multi-output model's <output>_loss
+            if getattr(m, "state", 0) is None:  # never updated on this rank (all shares empty)
+                m.state = torch.zeros(2, dtype=model._dtype, device=model._device)
             out.extend(m.state_tensors())
             continue
         inner = getattr(m, "metric", m)
         for v in getattr(inner, "variables", ()):
             out.append(v.value if hasattr(v, "value") else v)
     return out
+
+
+def read_as_updated(model) -> list:
+    """Make metrics that this rank never updated read their (now summed) states like updated ones.
+
+    A rank whose shares were all empty never updated its metrics, so they still say "fresh" and
+    would report 0: after the states were summed across ranks they hold the global sums, so clear
+    the flag (and divide safely). Returns the metrics changed, for `restore_fresh`.
+    """
+    changed = []
+    for m in model._metrics + model._weighted_metrics:
+        inner = getattr(m, "metric", m)
+        if getattr(inner, "_fresh", False):
+            inner._fresh = False
+            if hasattr(inner, "_positive_count"):
+                inner._positive_count = False
+            changed.append(inner)
+    return changed
+
+
+def restore_fresh(changed) -> None:
+    """Undo `read_as_updated` (the states went back to this rank's own, never updated)."""
+    for inner in changed:
+        inner._fresh = True
+        if hasattr(inner, "_positive_count"):
+            inner._positive_count = True
+
+
+def reduce_metrics(model, strategy, extra=(), what: str = "the metric states") -> None:
+    """Sum `extra` tensors (e.g. a loss sum and a row count) and every metric's running state over
+    the ranks, in place, with one `reduce_step`; afterwards every rank's metrics hold the global
+    state and report it. No collective when there is nothing to sum (the same on every rank)."""
+    tensors = [*extra, *_metric_tensors(model)]
+    if tensors:
+        strategy.reduce_step(tensors, what)
+    read_as_updated(model)
 
 
 def train_epoch(model, train, steps, cbs, strategy) -> dict:
@@ -118,17 +162,7 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             cbs.on_train_batch_end(step, LazyLogs({"loss": loss_total / max(count, 1)}))
     if count == 0:
         raise no_batches_error(train)
-    states = _metric_tensors(model)
-    if states:
-        strategy.reduce_step(states, "the epoch's metric states")
-        for m in model._metrics + model._weighted_metrics:
-            # A rank whose shares were all empty never updated its metrics: after the reduce their
-            # states hold the global sums, so read them as updated (and divide safely).
-            inner = getattr(m, "metric", m)
-            if getattr(inner, "_fresh", False):
-                inner._fresh = False
-                if hasattr(inner, "_positive_count"):
-                    inner._positive_count = False
+    reduce_metrics(model, strategy, what="the epoch's metric states")
     logs = {"loss": loss_total / max(count, 1)}
     for m in model._metrics + model._weighted_metrics:
         logs[m.name] = m.result()

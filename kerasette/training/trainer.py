@@ -49,7 +49,7 @@ from ..models.targets import (
     degenerate_split_warning,
     loss_kind,
 )
-from . import data_adapter, distributed
+from . import data_adapter, distributed, distributed_eval
 from .heads import fusable_activation
 from .outputs import (
     MultiLoss,
@@ -429,7 +429,7 @@ class Trainer:
                 if logs is None:  # a generator ran out (warned): no epoch to report
                     break
                 if val is not None and validate_after(epoch + 1) and not self._step_cancelled:
-                    val_logs = self._evaluate_batches(val, cbs, validation_steps)
+                    val_logs = self._evaluate_batches(val, cbs, validation_steps, strategy)
                     logs.update({"val_" + k: v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
                 last_logs = logs
@@ -515,8 +515,11 @@ class Trainer:
         self._resolve_metrics(_index(yv, slice(0, 1)))
         return ArrayBatches(xv, yv, swv, batch_size, False)
 
-    def _evaluate_batches(self, batches, cbs, steps=None) -> dict:
-        """Loss and metrics over `batches` (no gradient); fires the on_test_* hooks."""
+    def _evaluate_batches(self, batches, cbs, steps=None, strategy=None) -> dict:
+        """Loss and metrics over `batches` (no gradient); fires the on_test_* hooks. Under a
+        distribution (`strategy`) each rank evaluates its share of every batch (distributed_eval)."""
+        if strategy is not None:
+            return distributed_eval.evaluate_batches(self, batches, cbs, steps, strategy)
         self._reset_metrics()
         cbs.on_test_begin()
         test_hooks = cbs.has_test_batch_hooks
@@ -567,14 +570,24 @@ class Trainer:
             self._resolve_metrics(_index(yt, slice(0, 1)))
             batches = ArrayBatches(xt, yt, swt, batch_size, False)
             n_steps = min(steps or len(batches), len(batches))
-        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-            steps=n_steps)
-        logs = self._evaluate_batches(batches, cbs, steps)
+        strategy, cbs = self._eval_callbacks(callbacks, verbose, n_steps)
+        logs = self._evaluate_batches(batches, cbs, steps, strategy)
         if return_dict:
             return logs
         values = [logs[k] for k in self.metrics_names]
         return values[0] if len(values) == 1 else values
+
+    def _eval_callbacks(self, callbacks, verbose, n_steps):
+        """(strategy or None, CallbackList) for evaluate / predict: under a distribution the
+        progress bar and the writing callbacks run on rank 0 only, as in fit."""
+        strategy = distributed.connect(self)  # None in one process (kerasette.distribution)
+        if isinstance(callbacks, CallbackList):
+            return strategy, callbacks
+        writer = strategy is None or strategy.is_writer
+        if strategy is not None:
+            callbacks = wrap_writers(callbacks, strategy)
+        return strategy, CallbackList(callbacks, add_progbar=verbose != 0 and writer, model=self,
+                                      verbose=verbose, epochs=1, steps=n_steps)
 
     # ----- predict ---------------------------------------------------------------------------
     @keeps_unbuilt_on_error
@@ -595,10 +608,21 @@ class Trainer:
             xt = self._prepare_x(x)
             batches = ArrayBatches(xt, None, None, batch_size, False)
             n_steps = min(steps or len(batches), len(batches))
-        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-            steps=n_steps)
+        strategy, cbs = self._eval_callbacks(callbacks, verbose, n_steps)
         cbs.on_predict_begin()
+        if strategy is not None:  # each rank predicts its share; all rows come back in order
+            result = distributed_eval.predict_batches(self, batches, cbs, steps, strategy)
+        else:
+            result = self._predict_batches(batches, cbs, steps)
+        convert = (lambda t: t.cpu().numpy()) if as_numpy else (lambda t: t.to(out_device))
+        if not isinstance(result, list):
+            return convert(result)
+        if isinstance(self._output_structure, dict):  # as the model's outputs were given
+            return {name: convert(t) for name, t in zip(self.output_names, result)}
+        return [convert(t) for t in result]
+
+    def _predict_batches(self, batches, cbs, steps):
+        """The outputs for every batch, joined (a tensor, or a list per output)."""
         hooks = cbs.has_predict_batch_hooks
         outputs = []
         for step, (xb, _, _) in enumerate(batches.epoch()):  # one pass: one output per input
@@ -613,13 +637,7 @@ class Trainer:
         cbs.on_predict_end()
         if not outputs:
             raise no_batches_error(batches)
-        result = concat(outputs)
-        convert = (lambda t: t.cpu().numpy()) if as_numpy else (lambda t: t.to(out_device))
-        if not isinstance(result, list):
-            return convert(result)
-        if isinstance(self._output_structure, dict):  # as the model's outputs were given
-            return {name: convert(t) for name, t in zip(self.output_names, result)}
-        return [convert(t) for t in result]
+        return concat(outputs)
 
     # ----- single batches --------------------------------------------------------------------
     @keeps_unbuilt_on_error
