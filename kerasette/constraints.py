@@ -19,12 +19,12 @@ Strings: "max_norm" / "MaxNorm", "non_neg" / "NonNeg", "unit_norm" / "UnitNorm",
 `W -> projected W` (subclass `Constraint` to save it with a model).
 """
 
-import math
 import numbers
 
 import torch
 
-from .serialization import class_config
+from .regularizers import non_negative
+from .serialization import Registry
 
 EPSILON = 1e-7
 
@@ -51,7 +51,7 @@ class MaxNorm(Constraint):
     """Rescale each slice along `axis` whose L2 norm exceeds `max_value` down to that norm."""
 
     def __init__(self, max_value: float = 2, axis=0):
-        self.max_value = _non_negative("max_value", max_value)
+        self.max_value = non_negative("max_value", max_value)
         self.axis = _axis(axis)
 
     def __call__(self, w):
@@ -86,12 +86,12 @@ class MinMaxNorm(Constraint):
     """Move each slice's L2 norm a fraction `rate` of the way into [min_value, max_value]."""
 
     def __init__(self, min_value: float = 0.0, max_value: float = 1.0, rate: float = 1.0, axis=0):
-        self.min_value = _non_negative("min_value", min_value)
-        self.max_value = _non_negative("max_value", max_value)
+        self.min_value = non_negative("min_value", min_value)
+        self.max_value = non_negative("max_value", max_value)
         if self.max_value < self.min_value:
             raise ValueError(f"Invalid max_value: expected >= min_value={self.min_value}, "
                              f"received {max_value!r}")
-        self.rate = _non_negative("rate", rate)
+        self.rate = non_negative("rate", rate)
         self.axis = _axis(axis)
 
     def __call__(self, w):
@@ -111,44 +111,12 @@ _CLASSES = {"Constraint": Constraint, "MaxNorm": MaxNorm, "NonNeg": NonNeg, "Uni
             "MinMaxNorm": MinMaxNorm}
 _STRINGS = {**_CLASSES, "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
             "min_max_norm": MinMaxNorm}
+_NAMES = Registry("constraint", Constraint, "a Constraint", _CLASSES, _STRINGS,
+                  accepts=lambda c: callable(c) and not isinstance(c, type),
+                  expected="a string such as 'max_norm', a config dict or a Constraint",
+                  builtins="a built-in one")
 
-
-def get(identifier):
-    """A constraint from None (None), a string id, a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        cls = _STRINGS.get(identifier)
-        if cls is None:
-            raise ValueError(f"Unknown constraint: {identifier!r}; expected one of "
-                             f"{sorted(_STRINGS)}, a Constraint or None")
-        return cls()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier) and not isinstance(identifier, type):
-        return identifier
-    raise TypeError(f"Invalid constraint: expected None, a string such as 'max_norm', a config "
-                    f"dict or a Constraint, received {identifier!r}")
-
-
-def serialize(constraint) -> dict | None:
-    """`{"class_name": "MaxNorm", "config": {...}}`, or None for None."""
-    if constraint is None:
-        return None
-    if type(constraint) not in _CLASSES.values():
-        raise ValueError(f"Cannot serialize custom constraint {constraint!r}; use a built-in one "
-                         f"to save")
-    return class_config(constraint, Constraint, "constraint", "a Constraint")
-
-
-def deserialize(config: dict):
-    """The constraint a `serialize` dict describes."""
-    if config is None:
-        return None
-    if not isinstance(config, dict) or config.get("class_name") not in _CLASSES:
-        raise ValueError(f"Invalid constraint config: expected {{'class_name': one of "
-                         f"{sorted(_CLASSES)}, 'config': {{...}}}}, received {config!r}")
-    return _CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
+get, serialize, deserialize = _NAMES.get, _NAMES.serialize, _NAMES.deserialize
 
 
 def _norms(w: torch.Tensor, axis) -> torch.Tensor:
@@ -165,10 +133,3 @@ def _axis(axis):
             isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in axis):
         return [int(a) for a in axis]
     raise TypeError(f"Invalid axis: expected an int or a non-empty list of ints, received {axis!r}")
-
-
-def _non_negative(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and value >= 0):
-        raise ValueError(f"Invalid {name}: expected a non-negative float, received {value!r}")
-    return float(value)

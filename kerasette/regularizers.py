@@ -26,7 +26,7 @@ import numbers
 
 import torch
 
-from .serialization import class_config
+from .serialization import Registry
 
 
 class Regularizer:
@@ -54,8 +54,8 @@ class L1L2(Regularizer):
     """penalty = l1 * sum(|x|) + l2 * sum(x^2); gradient = l1 * sign(x) + 2 * l2 * x."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0):
-        self.l1 = _factor("l1", 0.0 if l1 is None else l1)
-        self.l2 = _factor("l2", 0.0 if l2 is None else l2)
+        self.l1 = non_negative("l1", 0.0 if l1 is None else l1)
+        self.l2 = non_negative("l2", 0.0 if l2 is None else l2)
 
     def __call__(self, x):
         penalty = x.new_zeros(())
@@ -103,48 +103,18 @@ l1, l2, l1_l2 = L1, L2, L1L2
 _CLASSES = {"Regularizer": Regularizer, "L1": L1, "L2": L2, "L1L2": L1L2}
 _STRINGS = {"l1": L1, "L1": L1, "l2": L2, "L2": L2, "L1L2": L1L2, "l1l2": L1L2,
             "l1_l2": lambda: L1L2(l1=0.01, l2=0.01)}
+_NAMES = Registry("regularizer", Regularizer, "a Regularizer", _CLASSES, _STRINGS,
+                  accepts=lambda r: callable(r) and callable(getattr(r, "gradient", None)),
+                  expected="a string such as 'l2', a config dict or a Regularizer with a "
+                           "gradient() method",
+                  builtins="L1, L2 or L1L2")
+
+get, serialize, deserialize = _NAMES.get, _NAMES.serialize, _NAMES.deserialize
 
 
-def get(identifier):
-    """A regularizer from None (None), a string id, a config dict or a Regularizer."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        make = _STRINGS.get(identifier)
-        if make is None:
-            raise ValueError(f"Unknown regularizer: {identifier!r}; expected one of "
-                             f"{sorted(_STRINGS)}, a Regularizer or None")
-        return make()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier) and callable(getattr(identifier, "gradient", None)):
-        return identifier
-    raise TypeError(f"Invalid regularizer: expected None, a string such as 'l2', a config dict or "
-                    f"a Regularizer with a gradient() method, received {identifier!r}")
-
-
-def serialize(regularizer) -> dict | None:
-    """`{"class_name": "L2", "config": {"l2": 0.01}}`, or None for None."""
-    if regularizer is None:
-        return None
-    if type(regularizer) not in _CLASSES.values():
-        raise ValueError(f"Cannot serialize custom regularizer {regularizer!r}; use L1, L2 or L1L2 "
-                         f"to save")
-    return class_config(regularizer, Regularizer, "regularizer", "a Regularizer")
-
-
-def deserialize(config: dict):
-    """The regularizer a `serialize` dict describes."""
-    if config is None:
-        return None
-    if not isinstance(config, dict) or config.get("class_name") not in _CLASSES:
-        raise ValueError(f"Invalid regularizer config: expected {{'class_name': one of "
-                         f"{sorted(_CLASSES)}, 'config': {{...}}}}, received {config!r}")
-    return _CLASSES[config["class_name"]].from_config(dict(config.get("config") or {}))
-
-
-def _factor(name: str, value) -> float:
-    """A finite, non-negative penalty factor, or a ValueError naming it (as Keras)."""
+def non_negative(name: str, value) -> float:
+    """A finite, non-negative float (a penalty factor here, a norm bound in constraints), or a
+    ValueError naming it (as Keras)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
             math.isfinite(value) and value >= 0):
         raise ValueError(f"Invalid {name}: expected a non-negative float, received {value!r}")
