@@ -2,7 +2,8 @@
 
 As Keras's torch backend does, ops return torch tensors. Python ints become int32 tensors and
 Python floats floatx tensors (Keras 3's defaults); NumPy arrays keep their dtype; tensors are
-returned as they are (on their device).
+returned as they are (on their device). `named_op` names the ops that the op modules make from a
+table.
 """
 
 import numbers
@@ -104,3 +105,10 @@ def float_tensor(x) -> torch.Tensor:
     """As `tensor`, with integer and bool data cast to floatx (for exp, mean, ...)."""
     t = tensor(x)
     return t if t.is_floating_point() or t.is_complex() else t.to(config.floatx_dtype())
+
+
+def named_op(op, name: str, doc: str):
+    """`op` as the public function `name` with the docstring `doc` (for an op a factory made)."""
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op

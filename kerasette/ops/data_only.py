@@ -9,7 +9,7 @@ import builtins
 import torch
 
 from . import dispatch
-from .core import float_tensor, standardize_dtype, tensor
+from .core import float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import normalize_axes
 
 
@@ -23,48 +23,38 @@ def _one(name, x):
     return tensor(x)
 
 
-def equal(x1, x2):
-    return torch.eq(*_pair("equal", x1, x2))
+def _binary(name: str, torch_fn, doc: str):
+    """The data-only op `name(x1, x2)`: `torch_fn` on the two tensors, broadcast."""
+    def op(x1, x2):
+        return torch_fn(*_pair(name, x1, x2))
+    return named_op(op, name, doc)
 
 
-def not_equal(x1, x2):
-    return torch.ne(*_pair("not_equal", x1, x2))
+def _unary(name: str, torch_fn, doc: str, floats: bool = False):
+    """The data-only op `name(x)`: `torch_fn` on the tensor (made floatx first when `floats`)."""
+    to_tensor = float_tensor if floats else (lambda t: t)
+
+    def op(x):
+        return torch_fn(to_tensor(_one(name, x)))
+    return named_op(op, name, doc + (" Integer and bool data become floatx first." if floats else ""))
 
 
-def greater(x1, x2):
-    return torch.gt(*_pair("greater", x1, x2))
-
-
-def greater_equal(x1, x2):
-    return torch.ge(*_pair("greater_equal", x1, x2))
-
-
-def less(x1, x2):
-    return torch.lt(*_pair("less", x1, x2))
-
-
-def less_equal(x1, x2):
-    return torch.le(*_pair("less_equal", x1, x2))
-
-
-def logical_and(x1, x2):
-    return torch.logical_and(*_pair("logical_and", x1, x2))
-
-
-def logical_or(x1, x2):
-    return torch.logical_or(*_pair("logical_or", x1, x2))
-
-
-def logical_not(x):
-    return torch.logical_not(_one("logical_not", x))
-
-
-def isnan(x):
-    return torch.isnan(_one("isnan", x))
-
-
-def isfinite(x):
-    return torch.isfinite(_one("isfinite", x))
+equal = _binary("equal", torch.eq, "x1 == x2, entry by entry (bool).")
+not_equal = _binary("not_equal", torch.ne, "x1 != x2, entry by entry (bool).")
+greater = _binary("greater", torch.gt, "x1 > x2, entry by entry (bool).")
+greater_equal = _binary("greater_equal", torch.ge, "x1 >= x2, entry by entry (bool).")
+less = _binary("less", torch.lt, "x1 < x2, entry by entry (bool).")
+less_equal = _binary("less_equal", torch.le, "x1 <= x2, entry by entry (bool).")
+logical_and = _binary("logical_and", torch.logical_and, "x1 and x2 as truth values (bool).")
+logical_or = _binary("logical_or", torch.logical_or, "x1 or x2 as truth values (bool).")
+power = _binary("power", torch.pow, "x1 ** x2, broadcast.")
+logical_not = _unary("logical_not", torch.logical_not, "not x as truth values (bool).")
+isnan = _unary("isnan", torch.isnan, "True where x is NaN.")
+isfinite = _unary("isfinite", torch.isfinite, "True where x is neither NaN nor infinite.")
+sign = _unary("sign", torch.sign, "-1, 0 or 1 by the sign of x, entry by entry.")
+floor = _unary("floor", torch.floor, "The largest integer <= x, entry by entry.", floats=True)
+ceil = _unary("ceil", torch.ceil, "The smallest integer >= x, entry by entry.", floats=True)
+log1p = _unary("log1p", torch.log1p, "ln(1 + x), entry by entry.", floats=True)
 
 
 def where(condition, x1=None, x2=None):
@@ -88,28 +78,8 @@ def broadcast_to(x, shape):
     return _one("broadcast_to", x).broadcast_to(tuple(shape))
 
 
-def power(x1, x2):
-    return torch.pow(*_pair("power", x1, x2))
-
-
-def sign(x):
-    return torch.sign(_one("sign", x))
-
-
-def floor(x):
-    return torch.floor(float_tensor(_one("floor", x)))
-
-
-def ceil(x):
-    return torch.ceil(float_tensor(_one("ceil", x)))
-
-
 def round(x, decimals=0):  # noqa: A001 (Keras's name)
     return torch.round(float_tensor(_one("round", x)), decimals=decimals)
-
-
-def log1p(x):
-    return torch.log1p(float_tensor(_one("log1p", x)))
 
 
 def zeros_like(x, dtype=None):

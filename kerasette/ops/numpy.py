@@ -10,7 +10,7 @@ import torch
 
 from .. import config
 from . import dispatch
-from .core import float_tensor, standardize_dtype, tensor
+from .core import float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import ReduceOp, normalize_axes, reduce
 from .shape_layers import (
     ConcatenateOp,
@@ -84,32 +84,21 @@ def eye(N, M=None, k=0, dtype=None):
 
 
 # ----- elementwise math ----------------------------------------------------------------------------
-def add(x1, x2):
-    return dispatch.binary("add", x1, x2, lambda a, b: torch.add(tensor(a), tensor(b)))
+def _binary(name: str, torch_fn, doc: str):
+    """The op `name(x1, x2)`: `torch_fn` on data; on symbolic tensors a `BinaryOp(name)` graph node,
+    whose hand-written backward `elementwise_layers` keeps under the same name."""
+    def op(x1, x2):
+        return dispatch.binary(name, x1, x2, lambda a, b: torch_fn(tensor(a), tensor(b)))
+    return named_op(op, name, doc)
 
 
-def subtract(x1, x2):
-    return dispatch.binary("subtract", x1, x2, lambda a, b: torch.subtract(tensor(a), tensor(b)))
-
-
-def multiply(x1, x2):
-    return dispatch.binary("multiply", x1, x2, lambda a, b: torch.multiply(tensor(a), tensor(b)))
-
-
-def divide(x1, x2):
-    return dispatch.binary("divide", x1, x2, lambda a, b: torch.true_divide(tensor(a), tensor(b)))
-
-
-def maximum(x1, x2):
-    return dispatch.binary("maximum", x1, x2, lambda a, b: torch.maximum(tensor(a), tensor(b)))
-
-
-def minimum(x1, x2):
-    return dispatch.binary("minimum", x1, x2, lambda a, b: torch.minimum(tensor(a), tensor(b)))
-
-
-def matmul(x1, x2):
-    return dispatch.binary("matmul", x1, x2, lambda a, b: torch.matmul(tensor(a), tensor(b)))
+add = _binary("add", torch.add, "x1 + x2, broadcast.")
+subtract = _binary("subtract", torch.subtract, "x1 - x2, broadcast.")
+multiply = _binary("multiply", torch.multiply, "x1 * x2, broadcast.")
+divide = _binary("divide", torch.true_divide, "x1 / x2 (true division), broadcast.")
+maximum = _binary("maximum", torch.maximum, "max(x1, x2) entry by entry, broadcast.")
+minimum = _binary("minimum", torch.minimum, "min(x1, x2) entry by entry, broadcast.")
+matmul = _binary("matmul", torch.matmul, "x1 @ x2 (leading axes broadcast as batch axes).")
 
 
 def dot(x1, x2):
@@ -124,31 +113,23 @@ def _unary(name, x, fn, **params):
     return fn(x)
 
 
-def exp(x):
-    return _unary("exp", x, lambda t: torch.exp(float_tensor(t)))
+def _elementwise(name: str, torch_fn, doc: str, floats: bool = False):
+    """The op `name(x)`: `torch_fn` on data (converted to floatx first when `floats`); on symbolic
+    tensors a `UnaryOp(name)` graph node with its hand-written backward."""
+    to_tensor = float_tensor if floats else tensor
+
+    def op(x):
+        return _unary(name, x, lambda t: torch_fn(to_tensor(t)))
+    return named_op(op, name, doc + (" Integer and bool data become floatx first." if floats else ""))
 
 
-def log(x):
-    return _unary("log", x, lambda t: torch.log(float_tensor(t)))
-
-
-def sqrt(x):
-    return _unary("sqrt", x, lambda t: torch.sqrt(float_tensor(t)))
-
-
-def square(x):
-    return _unary("square", x, lambda t: torch.square(tensor(t)))
-
-
-def abs(x):  # noqa: A001 (Keras's name)
-    return _unary("abs", x, lambda t: torch.abs(tensor(t)))
-
-
+exp = _elementwise("exp", torch.exp, "e ** x, entry by entry.", floats=True)
+log = _elementwise("log", torch.log, "ln(x), entry by entry.", floats=True)
+sqrt = _elementwise("sqrt", torch.sqrt, "sqrt(x), entry by entry.", floats=True)
+square = _elementwise("square", torch.square, "x * x, entry by entry.")
+abs = _elementwise("abs", torch.abs, "|x|, entry by entry.")  # noqa: A001 (Keras's name)
 absolute = abs
-
-
-def negative(x):
-    return _unary("negative", x, lambda t: torch.negative(tensor(t)))
+negative = _elementwise("negative", torch.negative, "-x, entry by entry.")
 
 
 def clip(x, x_min, x_max):
