@@ -134,16 +134,25 @@ RECIPE_HEADERS = ["data set", "train (20% val) / test", "test accuracy", "worst 
                   ">= 95%"]
 
 
-def recipe_parser(doc: str, epochs: int, patience: int, batch_size: int) -> argparse.ArgumentParser:
-    """The arguments the real-data examples share (seeds, split, epochs, patience, batch, threads)."""
+def seeds_parser(doc: str, seeds: int, epochs: int, batch_size: int, seeds_help: str = "runs",
+                 epochs_help: str = None,
+                 threads_help: str = "torch intra-op threads") -> argparse.ArgumentParser:
+    """The arguments every multi-seed example takes: --seeds, --epochs, --batch-size, --threads."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="runs (per data set)")
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"{seeds_help} (default {seeds})")
+    parser.add_argument("--epochs", type=int, default=epochs, help=epochs_help)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--threads", type=int, default=1, help=threads_help)
+    return parser
+
+
+def recipe_parser(doc: str, epochs: int, patience: int, batch_size: int) -> argparse.ArgumentParser:
+    """`seeds_parser` (10 seeds) with the recipe's --split-seed and --patience."""
+    parser = seeds_parser(doc, 10, epochs, batch_size, seeds_help="runs (per data set)",
+                          epochs_help="at most; early stopping ends sooner")
     parser.add_argument("--split-seed", type=int, default=None,
                         help="one fixed train/test split for every run (default: split s for seed s)")
-    parser.add_argument("--epochs", type=int, default=epochs, help="at most; early stopping ends sooner")
     parser.add_argument("--patience", type=int, default=patience)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     return parser
 
 
@@ -153,3 +162,22 @@ def parse_seeded(parser: argparse.ArgumentParser, argv):
     if args.seeds < 1:
         parser.error(f"--seeds must be >= 1, received {args.seeds}")
     return args
+
+
+def run_recipe(args, make_data, make_model):
+    """Run s for s < args.seeds: data from `make_data(split)` (split s, or --split-seed), a fresh
+    `make_model()` from seed s, `fit_early_stopping`. Returns (the last run's data, the runs)."""
+    import kerasette as ks
+
+    runs = []
+    for seed in range(args.seeds):
+        data = make_data(seed if args.split_seed is None else args.split_seed)
+        ks.utils.set_random_seed(seed)
+        runs.append(fit_early_stopping(make_model(), data, args.epochs, args.batch_size,
+                                       args.patience))
+    return data, runs
+
+
+def split_note(args) -> str:
+    """How the runs' train/test splits were chosen, for the line above the table."""
+    return "split s for seed s" if args.split_seed is None else f"split seed {args.split_seed}"

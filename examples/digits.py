@@ -14,13 +14,14 @@ cross-entropy on the integer labels, Adam.
 
 from _common import (
     RECIPE_HEADERS,
-    fit_early_stopping,
     limit_threads,
     parse_seeded,
     print_table,
     recipe_parser,
     recipe_row,
+    run_recipe,
     split_and_standardise,
+    split_note,
 )
 from sklearn.datasets import load_digits
 
@@ -49,17 +50,11 @@ def main(argv=None):
     args = parse_args(argv)
     limit_threads(args.threads)
     x, y = load_digits(return_X_y=True)
-    runs = []
-    for seed in range(args.seeds):
-        split = seed if args.split_seed is None else args.split_seed
-        data = split_and_standardise(x, y, test_size=0.25, seed=split)
-        ks.utils.set_random_seed(seed)
-        runs.append(fit_early_stopping(digits_model(dropout=args.dropout), data, args.epochs,
-                                       args.batch_size, args.patience))
+    data, runs = run_recipe(args, lambda split: split_and_standardise(x, y, 0.25, split),
+                            lambda: digits_model(dropout=args.dropout))
     print(f"64-128-64-10 MLP (ReLU, dropout {args.dropout}, softmax), Adam 1e-3, batch "
           f"{args.batch_size}, 20% validation split, EarlyStopping(patience={args.patience}, "
-          f"restore_best_weights=True); test accuracy over {args.seeds} seed(s), "
-          + ("split s for seed s" if args.split_seed is None else f"split seed {args.split_seed}"))
+          f"restore_best_weights=True); test accuracy over {args.seeds} seed(s), {split_note(args)}")
     print_table(RECIPE_HEADERS, [recipe_row("digits 8x8 (10 classes)", data, runs, target=0.95)])
     return runs
 

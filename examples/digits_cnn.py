@@ -21,12 +21,13 @@ inference-mode validation loss looks bad early and EarlyStopping stops on it (Ke
 import numpy as np
 from _common import (
     RECIPE_HEADERS,
-    fit_early_stopping,
     limit_threads,
     parse_seeded,
     print_table,
     recipe_parser,
     recipe_row,
+    run_recipe,
+    split_note,
 )
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -74,17 +75,12 @@ def main(argv=None):
     args = parse_args(argv)
     limit_threads(args.threads)
     x, y = load_digits(return_X_y=True)
-    runs = []
-    for seed in range(args.seeds):
-        data = split_images(x, y, seed if args.split_seed is None else args.split_seed)
-        ks.utils.set_random_seed(seed)
-        runs.append(fit_early_stopping(digits_cnn(width=args.width), data, args.epochs,
-                                       args.batch_size, args.patience))
+    data, runs = run_recipe(args, lambda split: split_images(x, y, split),
+                            lambda: digits_cnn(width=args.width))
     print(f"CNN {args.width}-{2 * args.width}-{4 * args.width} filters (3x3, BatchNormalization, "
           f"max pool, dropout, global average pool, softmax), Adam 1e-3, batch {args.batch_size}, "
           f"20% validation split, EarlyStopping(patience={args.patience}, "
-          f"restore_best_weights=True); test accuracy over {args.seeds} seed(s), "
-          + ("split s for seed s" if args.split_seed is None else f"split seed {args.split_seed}"))
+          f"restore_best_weights=True); test accuracy over {args.seeds} seed(s), {split_note(args)}")
     print_table(RECIPE_HEADERS, [recipe_row("digits 8x8 (10 classes)", data, runs, target=0.95)])
     return runs
 

@@ -8,11 +8,10 @@
     python examples/disk.py --plot       # also disk_predictions.png and disk_curves.png
 """
 
-import argparse
 import time
 
 import torch
-from _common import RADIUS, limit_threads, make_disk_data, mean_std
+from _common import RADIUS, limit_threads, make_disk_data, mean_std, seeds_parser
 
 import kerasette as ks
 
@@ -56,12 +55,9 @@ def run(seed: int, epochs: int = 150, batch_size: int = 32, verbose=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
-    parser.add_argument("--epochs", type=int, default=150)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the net is tiny; 0 keeps torch's default)")
+    parser = seeds_parser(__doc__, seeds=10, epochs=150, batch_size=32, seeds_help="number of seeds",
+                          threads_help="torch threads (default 1: the net is tiny; 0 keeps torch's "
+                                       "default)")
     parser.add_argument("--plot", action="store_true",
                         help="save disk_predictions.png and disk_curves.png (needs matplotlib)")
     parser.add_argument("--out", default=".", help="folder for the plots")

@@ -17,12 +17,18 @@ on the seeds' disk task and on scikit-learn's 8x8 digits.
     python examples/residual.py --seeds 2 --epochs 20
 """
 
-import argparse
 import time
 
 import numpy as np
 import torch
-from _common import limit_threads, make_disk_data, mean_std, print_table, split_and_standardise
+from _common import (
+    limit_threads,
+    make_disk_data,
+    mean_std,
+    print_table,
+    seeds_parser,
+    split_and_standardise,
+)
 
 import kerasette as ks
 
@@ -132,13 +138,9 @@ def run_seed(task, seed, width, blocks, epochs, batch_size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser = seeds_parser(__doc__, seeds=5, epochs=60, batch_size=32)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--blocks", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     rows, all_same = [], True

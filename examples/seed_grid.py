@@ -18,7 +18,6 @@ Seed 003 trained with batch 5 for 300 epochs (150 with Adam); the defaults here 
     python examples/seed_grid.py --seeds 10       # tighter means
 """
 
-import argparse
 import sys
 import time
 
@@ -30,6 +29,7 @@ from _common import (
     parse_seeded,
     pct,
     print_table,
+    seeds_parser,
     standardise,
 )
 
@@ -100,18 +100,14 @@ def run_cell(activation, loss, optimizer, seed, data, args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per cell (default 3)")
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser = seeds_parser(__doc__, seeds=3, epochs=100, batch_size=16, seeds_help="seeds per cell",
+                          threads_help="torch intra-op threads (default 1: the net is tiny)")
     parser.add_argument("--n", type=int, default=1000, help="training and test points each")
     parser.add_argument("--lr-sgd", type=float, default=0.5, help="plain gradient step")
     parser.add_argument("--lr-momentum", type=float, default=0.05)
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--lr-adam", type=float, default=0.003)
     parser.add_argument("--raw-inputs", action="store_true", help="do not standardise inputs")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (default 1: the net is tiny)")
     return parse_seeded(parser, argv)
 
 

@@ -15,13 +15,14 @@ measure the recipe rather than one lucky (or unlucky) test set of 143 or 45 poin
 
 from _common import (
     RECIPE_HEADERS,
-    fit_early_stopping,
     limit_threads,
     parse_seeded,
     print_table,
     recipe_parser,
     recipe_row,
+    run_recipe,
     split_and_standardise,
+    split_note,
 )
 from sklearn.datasets import load_breast_cancer, load_wine
 
@@ -62,6 +63,13 @@ DATASETS = {
 }
 
 
+def run_dataset(args, load, build):
+    """`run_recipe` on one data set: (the last run's data, the runs)."""
+    x, y = load(return_X_y=True)
+    return run_recipe(args, lambda split: split_and_standardise(x, y, 0.25, split),
+                      lambda: build(x.shape[1]))
+
+
 def parse_args(argv):
     return parse_seeded(recipe_parser(__doc__, epochs=300, patience=20, batch_size=16), argv)
 
@@ -72,20 +80,12 @@ def main(argv=None):
     limit_threads(args.threads)
     rows, results = [], {}
     for name, (load, build) in DATASETS.items():
-        x, y = load(return_X_y=True)
-        runs = []
-        for seed in range(args.seeds):
-            split = seed if args.split_seed is None else args.split_seed
-            data = split_and_standardise(x, y, test_size=0.25, seed=split)
-            ks.utils.set_random_seed(seed)
-            runs.append(fit_early_stopping(build(x.shape[1]), data, args.epochs,
-                                           args.batch_size, args.patience))
+        data, runs = run_dataset(args, load, build)
         results[name] = runs
         rows.append(recipe_row(name, data, runs, target=0.95))
     print(f"Standardised features, 20% validation split, EarlyStopping(patience={args.patience}, "
           f"restore_best_weights=True), Adam 1e-3, batch {args.batch_size}; test accuracy over "
-          f"{args.seeds} seed(s), "
-          + ("split s for seed s" if args.split_seed is None else f"split seed {args.split_seed}"))
+          f"{args.seeds} seed(s), {split_note(args)}")
     print_table(RECIPE_HEADERS, rows)
     return results
 

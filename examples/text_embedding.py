@@ -21,10 +21,8 @@ bag-of-words counts (scikit-learn) is trained on the same split.
     python examples/text_embedding.py --seeds 1 --samples 1000
 """
 
-import argparse
-
 import numpy as np
-from _common import limit_threads, mean_std, pct, print_table
+from _common import limit_threads, mean_std, pct, print_table, seeds_parser
 
 import kerasette as ks
 
@@ -108,13 +106,11 @@ def bag_of_words_baseline(x_train, y_train, x_test, y_test) -> float:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="runs (corpus and weights seed s)")
+    parser = seeds_parser(__doc__, seeds=5, epochs=40, batch_size=32,
+                          seeds_help="runs (corpus and weights seed s)",
+                          epochs_help="at most; early stopping ends sooner")
     parser.add_argument("--samples", type=int, default=4000, help="reviews per run (75%% train)")
-    parser.add_argument("--epochs", type=int, default=40, help="at most; early stopping ends sooner")
     parser.add_argument("--patience", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     parser.add_argument("--negation", type=float, default=0.3,
                         help="probability that a sentiment phrase is 'not' + the opposite word")
     parser.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")

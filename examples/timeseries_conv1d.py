@@ -33,12 +33,12 @@ import math
 import torch
 from _common import (
     RECIPE_HEADERS,
-    fit_early_stopping,
     limit_threads,
     parse_seeded,
     print_table,
     recipe_parser,
     recipe_row,
+    run_recipe,
 )
 
 import kerasette as ks
@@ -115,18 +115,12 @@ def main(argv=None):
     """Train both models over the seeds, print the table; returns {name: runs}."""
     args = parse_args(argv)
     limit_threads(args.threads)
-    results = {}
-    for name, make in (("Conv1D", conv1d_model), ("MLP", mlp_model)):
-        runs = []
-        for seed in range(args.seeds):
-            data_seed = seed if args.split_seed is None else args.split_seed
-            x_train, y_train = make_series(args.n_train, 2 * data_seed)
-            x_test, y_test = make_series(args.n_test, 2 * data_seed + 1)
-            data = (x_train, y_train, x_test, y_test)
-            ks.utils.set_random_seed(seed)
-            runs.append(fit_early_stopping(make(), data, args.epochs, args.batch_size,
-                                           args.patience))
-        results[name] = (data, runs)
+
+    def make_data(data_seed):
+        return (*make_series(args.n_train, 2 * data_seed), *make_series(args.n_test, 2 * data_seed + 1))
+
+    results = {name: run_recipe(args, make_data, make)
+               for name, make in (("Conv1D", conv1d_model), ("MLP", mlp_model))}
     print(f"Synthetic motif series (128 steps, 4 classes), Adam 1e-3, batch {args.batch_size}, "
           f"20% validation split, EarlyStopping(patience={args.patience}, "
           f"restore_best_weights=True); test accuracy over {args.seeds} seed(s)")
