@@ -17,9 +17,10 @@ import numbers
 import torch
 
 from . import kernels
+from .serialization import Configurable
 
 
-class ActivationFunction:
+class ActivationFunction(Configurable):
     """Base class. Subclasses set `name` and implement `forward(x) -> (y, backward)`."""
 
     name = ""
@@ -40,10 +41,6 @@ class ActivationFunction:
 
     def __hash__(self):
         return hash((type(self), tuple(sorted(self.get_config().items()))))
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Linear(ActivationFunction):

@@ -24,27 +24,16 @@ import numbers
 import torch
 
 from .regularizers import non_negative
-from .serialization import Registry
+from .serialization import Configurable, Registry
 
 EPSILON = 1e-7
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: `__call__(w)` returns the projected weight (the identity here)."""
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
         return w
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):

@@ -26,10 +26,10 @@ import numbers
 
 import torch
 
-from .serialization import Registry
+from .serialization import Configurable, Registry
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: `__call__(x)` is the penalty (a 0-d tensor), `gradient(x)` its derivative."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -37,17 +37,6 @@ class Regularizer:
 
     def gradient(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):

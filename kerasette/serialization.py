@@ -10,6 +10,23 @@ def class_config(obj, base: type, what: str, expected: str) -> dict:
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
 
 
+
+class Configurable:
+    """The plain-data round trip of a saveable object: `get_config()` (its constructor arguments;
+    none here), `from_config(config)` (`cls(**config)`) and a repr that lists the config."""
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 class Registry:
     """`get` / `serialize` / `deserialize` for one kind of saveable object (a constraint, a
     regularizer, ...), by name:

@@ -24,11 +24,12 @@ c = 1 / (k M) or 1 / k, and dL/dy_pred = grad(c * w).
 import torch
 
 from .. import config
+from ..serialization import Configurable
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
 
 
-class Loss:
+class Loss(Configurable):
     """Base class of every loss (Keras 3 API: `loss(y_true, y_pred, sample_weight=None)`)."""
 
     default_name = "loss"
@@ -104,14 +105,6 @@ class Loss:
     # ----- serialisation ---------------------------------------------------------------------
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict) -> "Loss":
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _as_tensors(y_true, y_pred):
