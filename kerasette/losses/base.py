@@ -168,6 +168,24 @@ def check_flag(name: str, value) -> bool:
     return value
 
 
+def check_axis(value) -> int:
+    """An int axis (not a bool), or a TypeError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"Invalid axis: expected an int, received {value!r}")
+    return value
+
+
+def non_batch_axis(loss, y_pred, what: str = "axis") -> int:
+    """`loss.axis` as an index of y_pred's axes; a ValueError unless y_pred has rank >= 2 and the
+    axis is not the batch axis 0 (`what` names the axis in the message)."""
+    rank = y_pred.dim()
+    axis = loss.axis + rank if loss.axis < 0 else loss.axis
+    if not 0 < axis < rank:
+        raise ValueError(f"Loss '{loss.name}': expected y_pred of rank >= 2 with the {what} "
+                         f"{loss.axis} not the batch axis 0, received shape {tuple(y_pred.shape)}")
+    return axis
+
+
 def check_label_smoothing(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValueError(f"Invalid label_smoothing: expected a float in [0, 1], received {value!r}")

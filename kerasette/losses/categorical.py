@@ -23,7 +23,7 @@ fused value is exact (and keeps a gradient).
 import torch
 
 from .. import config
-from .base import Loss, _as_tensors, check_flag, check_label_smoothing
+from .base import Loss, _as_tensors, check_axis, check_flag, check_label_smoothing, non_batch_axis
 
 
 def _log_softmax_parts(z, axis):
@@ -48,19 +48,11 @@ class CategoricalCrossentropy(Loss):
                  reduction="sum_over_batch_size", name=None):
         self.from_logits = check_flag("from_logits", from_logits)
         self.label_smoothing = check_label_smoothing(label_smoothing)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Invalid axis: expected an int, received {axis!r}")
-        self.axis = axis
+        self.axis = check_axis(axis)
         super().__init__(reduction=reduction, name=name)
 
     def _axis(self, y_pred):
-        rank = y_pred.dim()
-        axis = self.axis + rank if self.axis < 0 else self.axis
-        if rank < 2 or not 0 < axis < rank:
-            raise ValueError(f"Loss '{self.name}': expected y_pred of rank >= 2 with the class "
-                             f"axis {self.axis} not the batch axis 0, received shape "
-                             f"{tuple(y_pred.shape)}")
-        return axis
+        return non_batch_axis(self, y_pred, "class axis")
 
     def _check(self, y_true, y_pred):
         axis = self._axis(y_pred)

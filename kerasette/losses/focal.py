@@ -11,28 +11,20 @@ reduction's scale times the sample weights (see `base`); eps = config.epsilon().
 import torch
 
 from .. import config
-from .base import Loss, check_flag, check_label_smoothing, same_shape_targets
+from .base import (
+    Loss,
+    check_axis,
+    check_flag,
+    check_label_smoothing,
+    non_batch_axis,
+    same_shape_targets,
+)
 
 
 def _check_nonnegative(name, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"Invalid {name}: expected a float >= 0, received {value!r}")
     return float(value)
-
-
-def _check_axis(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Invalid axis: expected an int, received {value!r}")
-    return value
-
-
-def _normalized_axis(loss, y_pred) -> int:
-    rank = y_pred.dim()
-    axis = loss.axis + rank if loss.axis < 0 else loss.axis
-    if not 0 < axis < rank:
-        raise ValueError(f"Loss '{loss.name}': expected y_pred of rank >= 2 with the axis "
-                         f"{loss.axis} not the batch axis 0, received shape {tuple(y_pred.shape)}")
-    return axis
 
 
 def _focal_power(base, gamma):
@@ -68,11 +60,11 @@ class BinaryFocalCrossentropy(Loss):
         self.gamma = _check_nonnegative("gamma", gamma)
         self.from_logits = check_flag("from_logits", from_logits)
         self.label_smoothing = check_label_smoothing(label_smoothing)
-        self.axis = _check_axis(axis)
+        self.axis = check_axis(axis)
         super().__init__(reduction=reduction, name=name)
 
     def _axis(self, y_pred):
-        return _normalized_axis(self, y_pred) if y_pred.dim() > 1 else None
+        return non_batch_axis(self, y_pred) if y_pred.dim() > 1 else None
 
     def _check(self, y_true, y_pred):
         self._axis(y_pred)
@@ -144,11 +136,11 @@ class CategoricalFocalCrossentropy(Loss):
         self.gamma = _check_nonnegative("gamma", gamma)
         self.from_logits = check_flag("from_logits", from_logits)
         self.label_smoothing = check_label_smoothing(label_smoothing)
-        self.axis = _check_axis(axis)
+        self.axis = check_axis(axis)
         super().__init__(reduction=reduction, name=name)
 
     def _axis(self, y_pred):
-        return _normalized_axis(self, y_pred)
+        return non_batch_axis(self, y_pred)
 
     def _check(self, y_true, y_pred):
         axis = self._axis(y_pred)

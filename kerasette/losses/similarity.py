@@ -6,7 +6,7 @@ weights broadcast; c is the reduction's scale times the sample weights (see `bas
 """
 
 from .. import config
-from .base import Loss, same_shape_targets
+from .base import Loss, check_axis, non_batch_axis, same_shape_targets
 
 
 class KLDivergence(Loss):
@@ -59,19 +59,11 @@ class CosineSimilarity(Loss):
     default_name = "cosine_similarity"
 
     def __init__(self, axis: int = -1, reduction="sum_over_batch_size", name=None):
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Invalid axis: expected an int, received {axis!r}")
-        self.axis = axis
+        self.axis = check_axis(axis)
         super().__init__(reduction=reduction, name=name)
 
     def _axis(self, y_pred):
-        rank = y_pred.dim()
-        axis = self.axis + rank if self.axis < 0 else self.axis
-        if rank < 2 or not 0 < axis < rank:
-            raise ValueError(f"Loss '{self.name}': expected y_pred of rank >= 2 with the axis "
-                             f"{self.axis} not the batch axis 0, received shape "
-                             f"{tuple(y_pred.shape)}")
-        return axis
+        return non_batch_axis(self, y_pred)
 
     def _check(self, y_true, y_pred):
         self._axis(y_pred)
