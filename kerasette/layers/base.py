@@ -164,16 +164,7 @@ class Layer:
     def weights(self) -> list[Weight]:
         """Own weights in creation order, then those of the layers a traced `call` uses."""
         graph = self.__dict__.get("_call_graph")
-        if graph is None:
-            return list(self._weights)
-        seen = {id(w) for w in self._weights}
-        out = list(self._weights)
-        for layer in graph.layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return list(self._weights) if graph is None else unique_weights(graph.layers, self._weights)
 
     @property
     def trainable_weights(self) -> list[Weight]:
@@ -333,3 +324,14 @@ def _snake(name: str) -> str:
     """Keras's default-name rule: "Dense" -> "dense", "LeakyReLU" -> "leaky_re_lu", "GELU" -> "gelu"."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_weights(layers, own=()) -> list:
+    """`own`, then the weights of `layers` in order, each weight once (a shared layer's too)."""
+    seen, out = {id(w) for w in own}, list(own)
+    for layer in layers:
+        for w in layer.weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+    return out

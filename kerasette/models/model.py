@@ -27,7 +27,7 @@ import torch
 from ..flat import pack
 from ..graph import Graph, is_symbolic
 from ..graph.tracing import defines_call, run_nested, trace_call
-from ..layers.base import Layer, _snake
+from ..layers.base import Layer, _snake, unique_weights
 from ..layers.weight_values import assign_all
 from ..random_state import make_generator
 from ..training import NotCompiledError, Trainer
@@ -195,21 +195,7 @@ class Model(Trainer, Layer):
     def weights(self) -> list:
         """Every weight once, layer by layer in graph order (Keras's order; a shared layer or a
         nested model's weights appear once)."""
-        seen, out = set(), []
-        for layer in self.layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
-
-    @property
-    def trainable_weights(self) -> list:
-        return [w for w in self.weights if w.trainable]
-
-    @property
-    def non_trainable_weights(self) -> list:
-        return [w for w in self.weights if not w.trainable]
+        return unique_weights(self.layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None):
         """The layer called `name`, or the one at position `index` (Keras's arguments)."""
