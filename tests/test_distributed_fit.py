@@ -1,9 +1,11 @@
 """`fit` on 2 and 3 real gloo processes (127.0.0.1) equals `fit` in one process, in float64.
 
 The worker (tests/distributed/fit_worker.py) trains a Sequential model (Dropout, class weights, a
-validation split, SGD with momentum, EarlyStopping, batch 7: unequal shares) and a two-output
-functional model (loss weights, Adam). Every rank must end with the single-process weights and History
-(to 1e-10), stop at the same epoch, have trained on its share only, and only rank 0 writes files.
+validation split, SGD with momentum, EarlyStopping, batch 7: unequal shares), a two-output
+functional model (loss weights, Adam), an activity penalty, and a second fit after the replicas
+drifted apart (fit starts from rank 0's weights and optimizer state). Every rank must end with the
+single-process weights and History (to 1e-10), stop at the same epoch, have trained on its share
+only, and only rank 0 writes files.
 """
 
 import json
@@ -36,7 +38,7 @@ def test_every_rank_ends_where_one_process_ends(tmp_path, reference, world):
     for rank, (code, out) in enumerate(results):
         assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
-    for name in ("sequential", "functional", "tiny batches"):
+    for name in ("sequential", "functional", "tiny batches", "activity", "drifted replicas"):
         ref = reference[name]
         for rank, report in enumerate(reports):
             got = report[name]

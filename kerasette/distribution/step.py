@@ -55,20 +55,22 @@ class StepSync:
                             empty_shares_run=self.every_rank)
         return self.lo, self.hi
 
-    def reduce(self, value, stop: bool = False) -> Reduced:
+    def reduce(self, value, stop: bool = False, extra_loss_sum=None) -> Reduced:
         """One all_reduce of [grads, loss_sum, count, *metric_states, nonfinite, stop].
 
         `value`: the share's mean loss (0-d tensor), or None for an empty share (the caller left the
-        gradients and metric increments at zero).
+        gradients and metric increments at zero). `extra_loss_sum`: a 0-d tensor added to this
+        rank's loss sum (its part of the layers' add_loss values, times the global batch size).
         """
         _share_state.update(share=None, strategy=None, empty_shares_run=False)
         rows = self.hi - self.lo
         if value is None or rows == 0:
             self.loss_sum.zero_()
-            self.flags[0] = 0.0
         else:
             torch.mul(value.detach().to(self.loss_sum.dtype), rows, out=self.loss_sum)
-            self.flags[0] = (~torch.isfinite(self.loss_sum)).to(self.flags.dtype)
+        if extra_loss_sum is not None:
+            self.loss_sum.add_(extra_loss_sum.detach().to(self.loss_sum.dtype))
+        self.flags[0] = (~torch.isfinite(self.loss_sum)).to(self.flags.dtype)
         self.count.fill_(rows)
         self.flags[1] = 1.0 if stop else 0.0
         self.strategy.reduce_step(self.tensors)

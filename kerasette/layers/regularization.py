@@ -9,8 +9,13 @@ relative to the loss does not change with the batch size; checked in Keras 3.16'
 
 The penalty is only reported (`layer.losses`); its gradient reaches the network through this
 layer's backward, so training is right whatever the trainer does with the reported value.
+
+In a data-parallel training step (`kerasette.distribution`), x is this rank's share of a global batch
+of N rows: N is then the global batch size, so the ranks' penalties and gradients add up to one
+process's exactly (the trainer sums the reported values across ranks).
 """
 
+from ..distribution.share import current_share
 from ..regularizers import L1L2
 from .base import Layer
 
@@ -29,6 +34,9 @@ class ActivityRegularization(Layer):
 
     def forward(self, x, training=False):
         n = x.shape[0] if x.dim() > 0 and x.shape[0] > 0 else 1
+        share = current_share()  # (lo, hi, N) inside a data-parallel step
+        if share is not None and x.dim() > 0 and x.shape[0] == share[1] - share[0]:
+            n = max(share[2], 1)
         reg = self._regularizer
         self.add_loss(reg(x) / n)
 

@@ -35,13 +35,23 @@ def connect(model):
 
 
 def sync_replicas(model, strategy) -> None:
-    """Rank 0's weights, layer state and random generators on every rank (before the first step)."""
+    """Rank 0's weights, layer state, optimizer state (slots, step count, a float learning rate) and
+    random generators on every rank, before the first step: replicas that drifted apart (weights
+    or an optimizer state loaded on rank 0 only) start the fit identical."""
     tensors = [buf.params for buf in (model._buffer, model._frozen_buffer) if buf is not None]
+    opt = model.optimizer
+    slots = [opt._slots[k] for k in sorted(opt._slots)]
+    counters = torch.tensor([float(opt.iterations), opt._lr if opt._lr_fn is None else 0.0],
+                            dtype=torch.float64, device=strategy.device)  # exact below 2**53
     gens = model._generators()
     states = [g.get_state() for g in gens.values()]
     dtype = tensors[0].dtype if tensors else torch.float64
     as_float = [s.to(device=strategy.device, dtype=dtype) for s in states]  # bytes 0..255: exact
-    strategy.broadcast_from_writer(tensors + as_float, "the initial weights and generators")
+    strategy.broadcast_from_writer(tensors + slots + [counters] + as_float,
+                                   "the initial weights, optimizer state and generators")
+    opt.iterations = int(counters[0])
+    if opt._lr_fn is None:
+        opt._lr = float(counters[1])
     for g, s, f in zip(gens.values(), states, as_float):
         g.set_state(f.to(device="cpu", dtype=torch.uint8).reshape(s.shape))
 
@@ -140,12 +150,16 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
                      if isinstance(grads, list) else grads * scale)
             if hi > lo:
                 model._update_metrics(ys, pred, ss)
-        penalty = None
+        penalty = share_losses = None
         if model._regularized or model._loss_layers:
             # The weights' penalties belong to the global loss once: their gradient is added on
-            # rank 0 only (the all-reduce sums it in), their value is logged on every rank.
-            penalty = model._penalties(zero, grads=strategy.is_writer)
-        r = sync.reduce(value, stop=model.stop_training)
+            # rank 0 only (the all-reduce sums it in), their value is logged on every rank. The
+            # layers' add_loss values are this rank's part of the global batch's (an activity
+            # penalty divides by the global batch size inside a step): summed across ranks.
+            share_losses = sum((v for layer in model._loss_layers for v in layer._losses), zero)
+            penalty = model._penalties(zero, grads=strategy.is_writer) - share_losses
+        r = sync.reduce(value, stop=model.stop_training, extra_loss_sum=(
+            None if share_losses is None else share_losses * n))
         loss_total.add_(r.loss_sum)
         if penalty is not None:
             loss_total.add_(penalty, alpha=r.count)

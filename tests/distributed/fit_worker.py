@@ -81,11 +81,42 @@ def tiny_batches_case():
     return model, model.fit(x, y, batch_size=1, epochs=2, verbose=0), None
 
 
+def activity_case():
+    """An activity penalty (add_loss, data-dependent) and a weight penalty, unequal shares: each
+    rank's penalty is its part of the global batch's, and the logged loss sums them."""
+    ks.utils.set_random_seed(6)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(5, activation="relu"),
+                           ks.layers.ActivityRegularization(l1=0.01, l2=0.05),
+                           ks.layers.Dense(1, kernel_regularizer=ks.regularizers.L2(0.01))])
+    model.compile(ks.optimizers.SGD(0.05), "mse")
+    x, _, y = data(n=40, seed=6)
+    return model, model.fit(x, y, batch_size=7, epochs=3, verbose=0), None
+
+
+def drifted_replicas_case():
+    """A second fit after the replicas drifted apart (other ranks' weights and Adam state changed,
+    as after loading them on rank 0 only): fit starts from rank 0's weights and optimizer state."""
+    ks.utils.set_random_seed(7)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(4, activation="tanh"),
+                           ks.layers.Dense(1)])
+    model.compile(ks.optimizers.Adam(0.01), "mse")
+    x, _, y = data(n=30, seed=7)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    if int(os.environ.get("RANK", "0")) > 0:
+        model.set_weights([w + 0.5 for w in model.get_weights()])
+        model.optimizer.iterations = 0
+        model.optimizer.learning_rate = 0.3
+        for slot in model.optimizer._slots.values():
+            slot.zero_()
+    return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0), None
+
+
 def run_cases(log_dir=None) -> dict:
     ks.config.set_floatx("float64")
     out = {}
     for name, case in (("sequential", lambda: sequential_case(log_dir)),
-                       ("functional", functional_case), ("tiny batches", tiny_batches_case)):
+                       ("functional", functional_case), ("tiny batches", tiny_batches_case),
+                       ("activity", activity_case), ("drifted replicas", drifted_replicas_case)):
         model, history, rows = case()
         out[name] = {"weights": [w.tolist() for w in model.get_weights()],
                      "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
