@@ -3,9 +3,10 @@
 The worker (tests/distributed/fit_worker.py) trains a Sequential model (Dropout, class weights, a
 validation split, SGD with momentum, EarlyStopping, batch 7: unequal shares), a two-output
 functional model (loss weights, Adam), an activity penalty, and a second fit after the replicas
-drifted apart (fit starts from rank 0's weights and optimizer state). Every rank must end with the
-single-process weights and History (to 1e-10), stop at the same epoch, have trained on its share
-only, and only rank 0 writes files.
+drifted apart (fit starts from rank 0's weights and optimizer state), and a shuffled DataLoader with
+each rank's torch seeded differently. Every rank must end with the single-process weights and
+History (to 1e-10), stop at the same epoch, have trained on its share only, and only rank 0 writes
+files; data that differs between ranks is refused on every rank.
 """
 
 import json
@@ -38,7 +39,8 @@ def test_every_rank_ends_where_one_process_ends(tmp_path, reference, world):
     for rank, (code, out) in enumerate(results):
         assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
-    for name in ("sequential", "functional", "tiny batches", "activity", "drifted replicas"):
+    for name in ("sequential", "functional", "tiny batches", "activity", "drifted replicas",
+                 "shuffled loader"):
         ref = reference[name]
         for rank, report in enumerate(reports):
             got = report[name]
@@ -49,6 +51,11 @@ def test_every_rank_ends_where_one_process_ends(tmp_path, reference, world):
             for w_got, w_ref in zip(got["weights"], ref["weights"]):
                 np.testing.assert_allclose(w_got, w_ref, rtol=1e-10, atol=1e-12,
                                            err_msg=f"rank {rank}, {name} weights")
+    # Data that differs between ranks is refused on every rank at the first step, weights unchanged.
+    assert reference["per-rank data"] == {"error": None}
+    for report in reports:
+        got = report["per-rank data"]
+        assert "hold different global batches" in got["error"] and got["weights unchanged"]
     # Only rank 0 wrote its CSV log (the callback ran wrapped on the other ranks).
     assert sorted(p.name for p in tmp_path.glob("log_rank*.csv")) == ["log_rank0.csv"]
     # Each rank trained on its share only: together exactly the rows of one process.

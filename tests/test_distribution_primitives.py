@@ -183,7 +183,8 @@ def test_step_views_are_the_buffer_reduce_step_uses():
 def test_the_package_docstring_states_the_trainer_contract():
     doc = ks.distribution.__doc__
     for phrase in ("GLOBAL batch", "sum_{i in share} w_i * l_i / N", "reduce_step",
-                   "[grads, loss_sum, count, *metric_increments, nonfinite, stop]",
+                   "[grads, loss_sum, count, *metric_increments,\n",
+                   "[nonfinite, stop, f, f * f]]", "fingerprint",
                    "take their share", "KERASETTE_DISTRIBUTION=off", "set_distribution(None)"):
         assert phrase in doc, phrase
 

@@ -20,10 +20,11 @@ Contract for the trainer
 argument check (a bad argument raises on every rank alike, before any collective), then:
 
 1. Start of fit, identical replicas: `strategy.broadcast_from_writer([...])` with the flat parameter
-   buffer, every layer state tensor (moving statistics), the optimizer's slots and step counter,
-   and a seed tensor drawn on rank 0 for the epoch permutations and random layers (so ranks agree
-   even when the user seeded each process differently). Afterwards the ranks stay identical by
-   construction: same summed gradients, same optimizer arithmetic, no re-broadcast per step.
+   buffer, every layer state tensor (moving statistics), the optimizer's slots, step counter and
+   learning rate, and the states of the model's generators (epoch permutations, random layers) and
+   of torch's default generator (a DataLoader(shuffle=True) draws its order from it), so ranks
+   agree even when the user seeded each process differently. Afterwards the ranks stay identical
+   by construction: same summed gradients, same optimizer arithmetic, no re-broadcast per step.
 
 2. Data: `batch_size` is the GLOBAL batch (as in Keras's DataParallel). Every rank draws the same
    seeded permutation, cuts the same global batches, and takes rows `lo:hi = strategy.shard_bounds(N)`
@@ -53,7 +54,8 @@ argument check (a bad argument raises on every rank alike, before any collective
 
 5. One collective per training step, after backward and before the optimizer step:
 
-       strategy.reduce_step([grads, loss_sum, count, *metric_increments, nonfinite, stop])
+       strategy.reduce_step([grads, loss_sum, count, *metric_increments,
+                             [nonfinite, stop, f, f * f]])
 
    in this order, all on the model's device; summed in place, with one all_reduce(SUM) of a reused
    packed buffer (its dtype is the gradients'; integers up to 2**24 in float32 are exact):
@@ -65,7 +67,11 @@ argument check (a bad argument raises on every rank alike, before any collective
      mergeable sums (a mean's total and count, confusion counts, AUC's per-threshold counts); after
      the reduce, add them into the running state on every rank. Never reduce running totals;
    - nonfinite: 1 where this rank's loss or gradients are not finite;
-   - stop: `model.stop_training` as it stands on this rank when the reduce starts.
+   - stop: `model.stop_training` as it stands on this rank when the reduce starts;
+   - f: a fingerprint of the global batch this rank read (`step.fingerprint`). The ranks held the
+     same batch exactly when W * sum(f^2) == sum(f)^2; otherwise every rank raises the same
+     ValueError before the optimizer step (data sharded per rank, a Dataset that yields another
+     order on each rank), instead of training on mismatched batches.
    After the reduce every rank sees the same logs, so callbacks decide alike; a loop ends when the
    reduced stop (or non-finite) flag is > 0, on every rank at the same step. A stop set by a
    rank-local condition after the last step of an epoch is agreed with `strategy.any_rank(flag)`.

@@ -2,12 +2,13 @@
 
     sync = StepSync(strategy, grads=model_flat.grads, metric_states=[...increment tensors...])
     for xb, yb, swb in global_batches:                      # same permutation on every rank
-        lo, hi = sync.begin(len(xb))                        # this rank's rows; arms draw_rows
+        lo, hi = sync.begin(len(xb), fingerprint(xb))       # this rank's rows; arms draw_rows
         if hi > lo:                                         # (or every_rank: 0 rows too)
             value, dloss = loss(yb[lo:hi], forward(xb[lo:hi]), swb[lo:hi])   # mean over the share
             backward(dloss() * sync.scale)                  # scale = (hi - lo) / n: see below
             ... fill the metric increments from this share ...
         r = sync.reduce(value if hi > lo else None, stop=model.stop_training)
+        if not r.same_batch: raise ...                      # ranks read different batches
         if r.stop or r.nonfinite: break                     # the same decision on every rank
         optimizer.step()
 
@@ -24,12 +25,34 @@ import torch
 from .share import _state as _share_state
 
 
+def fingerprint(x) -> torch.Tensor:
+    """One number for a global batch: sum_i s_i x_i over the first input's values, with fixed
+    pseudo-random signs s_i = +-1. Equal on every rank that holds the same batch; two different
+    batches give different numbers (almost surely, even for data whose plain sum barely changes
+    between batches, such as image pixels). One read of the batch."""
+    x = x[0] if isinstance(x, tuple) else x
+    flat = x.reshape(-1) if x.is_floating_point() else x.reshape(-1).to(torch.float64)
+    key = (flat.numel(), flat.dtype, flat.device)
+    signs = _SIGNS.get(key)
+    if signs is None:
+        g = torch.Generator().manual_seed(559)
+        signs = (torch.randint(0, 2, (flat.numel(),), generator=g) * 2 - 1).to(flat.dtype)
+        if len(_SIGNS) > 8:  # a few batch sizes per fit (the last batch is shorter)
+            _SIGNS.clear()
+        signs = _SIGNS[key] = signs.to(flat.device)
+    return torch.dot(flat, signs)
+
+
+_SIGNS: dict = {}
+
+
 class Reduced(NamedTuple):
     loss: torch.Tensor        # the global batch's loss, sum_i w_i l_i / n (0-d, on the device)
     loss_sum: torch.Tensor    # sum_i w_i l_i over the global batch
     count: int                # rows of the global batch
     stop: bool                # some rank had stop_training set when the reduce started
     nonfinite: bool           # some rank's loss was NaN or infinite
+    same_batch: bool          # every rank's global batch had the same fingerprint
 
 
 class StepSync:
@@ -40,15 +63,22 @@ class StepSync:
         self.grads = grads
         self.loss_sum = torch.zeros((), dtype=dtype, device=device)
         self.count = torch.zeros((), dtype=dtype, device=device)
-        self.flags = torch.zeros(2, dtype=dtype, device=device)   # [nonfinite, stop]
+        # [nonfinite, stop, f, f^2] with f this rank's batch fingerprint: after the sum over W
+        # ranks, W * sum(f^2) == sum(f)^2 exactly when every f is equal (Cauchy-Schwarz).
+        self.flags = torch.zeros(4, dtype=dtype, device=device)
         self.metric_states = list(metric_states)
         self.tensors = [grads, self.loss_sum, self.count, *self.metric_states, self.flags]
         self.lo = self.hi = self.n = 0
         self.scale = 1.0
 
-    def begin(self, n: int) -> tuple[int, int]:
-        """Start the step on a global batch of n rows: (lo, hi) of this rank; arms draw_rows."""
+    def begin(self, n: int, fingerprint=None) -> tuple[int, int]:
+        """Start the step on a global batch of n rows: (lo, hi) of this rank; arms draw_rows.
+        `fingerprint`: the batch's `fingerprint(x)`, checked to be the same on every rank."""
         self.lo, self.hi = self.strategy.shard_bounds(n)
+        if fingerprint is not None:
+            f = fingerprint.to(self.flags.dtype)
+            self.flags[2] = f
+            self.flags[3] = f * f
         self.n = n
         self.scale = (self.hi - self.lo) / n if n else 0.0
         _share_state.update(share=(self.lo, self.hi, n), strategy=self.strategy,
@@ -56,7 +86,7 @@ class StepSync:
         return self.lo, self.hi
 
     def reduce(self, value, stop: bool = False, extra_loss_sum=None) -> Reduced:
-        """One all_reduce of [grads, loss_sum, count, *metric_states, nonfinite, stop].
+        """One all_reduce of [grads, loss_sum, count, *metric_states, [nonfinite, stop, f, f^2]].
 
         `value`: the share's mean loss (0-d tensor), or None for an empty share (the caller left the
         gradients and metric increments at zero). `extra_loss_sum`: a 0-d tensor added to this
@@ -74,7 +104,11 @@ class StepSync:
         self.count.fill_(rows)
         self.flags[1] = 1.0 if stop else 0.0
         self.strategy.reduce_step(self.tensors)
-        nonfinite, stop_any = (self.flags > 0).tolist()
+        nonfinite, stop_any, f_sum, f_squares = self.flags.tolist()
+        w = self.strategy.world_size
+        # different batches on some ranks (relative tolerance for the packing's rounding; an
+        # overflowing square gives NaN, which passes)
+        differ = w * f_squares - f_sum * f_sum > 1e-4 * w * f_squares
         count = int(self.count.item())
         loss = self.loss_sum / max(count, 1)
-        return Reduced(loss, self.loss_sum, count, stop_any, nonfinite)
+        return Reduced(loss, self.loss_sum, count, stop_any > 0, nonfinite > 0, not differ)

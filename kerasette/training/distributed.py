@@ -20,7 +20,7 @@ import torch
 
 from ..distribution import distribution
 from ..distribution.share import needs_every_rank
-from ..distribution.step import StepSync
+from ..distribution.step import StepSync, fingerprint
 from ..models.loader_batches import no_batches_error
 from ..models.logs import LazyLogs
 from .structure import _all_layers
@@ -43,7 +43,9 @@ def sync_replicas(model, strategy) -> None:
     slots = [opt._slots[k] for k in sorted(opt._slots)]
     counters = torch.tensor([float(opt.iterations), opt._lr if opt._lr_fn is None else 0.0],
                             dtype=torch.float64, device=strategy.device)  # exact below 2**53
-    gens = model._generators()
+    # The model's generators (shuffling, dropout) and torch's default one, from which a
+    # DataLoader(shuffle=True) draws each epoch's order.
+    gens = {**model._generators(), "torch default": torch.default_generator}
     states = [g.get_state() for g in gens.values()]
     dtype = tensors[0].dtype if tensors else torch.float64
     as_float = [s.to(device=strategy.device, dtype=dtype) for s in states]  # bytes 0..255: exact
@@ -54,6 +56,16 @@ def sync_replicas(model, strategy) -> None:
         opt._lr = float(counters[1])
     for g, s, f in zip(gens.values(), states, as_float):
         g.set_state(f.to(device="cpu", dtype=torch.uint8).reshape(s.shape))
+
+
+def different_batches_error(strategy, step: int) -> ValueError:
+    return ValueError(
+        f"Invalid x: at step {step} of the epoch the {strategy.world_size} ranks hold different "
+        f"global batches (this is rank {strategy.rank}). Under kerasette.distribution every rank "
+        f"passes the SAME data and fit gives each rank its share of every batch: do not shard the "
+        f"data per rank (no DistributedSampler), and make a Dataset / generator yield the same "
+        f"batches in the same order on every rank (fit starts each rank from rank 0's torch "
+        f"default generator, so DataLoader(shuffle=True) agrees unless ranks draw differently).")
 
 
 def _metric_tensors(model) -> list:
@@ -136,7 +148,7 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
         if batch_hooks:
             cbs.on_train_batch_begin(step)
         n = _rows(xb)
-        lo, hi = sync.begin(n)
+        lo, hi = sync.begin(n, fingerprint(xb))
         opt.zero_grad()
         value = None
         if hi > lo or every_rank:  # an empty share: 0 rows through forward and backward
@@ -160,6 +172,8 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             penalty = model._penalties(zero, grads=strategy.is_writer) - share_losses
         r = sync.reduce(value, stop=model.stop_training, extra_loss_sum=(
             None if share_losses is None else share_losses * n))
+        if not r.same_batch:  # the same decision on every rank: the reduced sums are the same
+            raise different_batches_error(strategy, step)
         loss_total.add_(r.loss_sum)
         if penalty is not None:
             loss_total.add_(penalty, alpha=r.count)

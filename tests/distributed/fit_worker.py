@@ -111,16 +111,47 @@ def drifted_replicas_case():
     return model, model.fit(x, y, batch_size=8, epochs=2, verbose=0), None
 
 
+def shuffled_loader_case():
+    """A DataLoader(shuffle=True) with each rank's torch seeded differently: fit starts every rank
+    from rank 0's default generator, so the ranks read the same batches, in one process's order."""
+    ks.utils.set_random_seed(8)
+    torch.manual_seed(100 + int(os.environ.get("RANK", "0")))
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(1)])
+    model.compile(ks.optimizers.SGD(0.05), "mse")
+    x, _, y = data(n=20, seed=8)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(
+        torch.from_numpy(x), torch.from_numpy(y)), batch_size=6, shuffle=True)
+    return model, model.fit(loader, epochs=3, verbose=0), None
+
+
+def per_rank_data_error():
+    """Each rank passes its own data (as for a DDP loop): every rank refuses at the first step, with
+    the same error, before any weight changes. In one process: no error."""
+    ks.utils.set_random_seed(9)
+    model = ks.Sequential([ks.Input((3,)), ks.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    x, _, y = data(n=12, seed=10 + int(os.environ.get("RANK", "0")))
+    try:
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    except ValueError as error:
+        unchanged = all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+        return {"error": str(error), "weights unchanged": unchanged}
+    return {"error": None}
+
+
 def run_cases(log_dir=None) -> dict:
     ks.config.set_floatx("float64")
     out = {}
     for name, case in (("sequential", lambda: sequential_case(log_dir)),
                        ("functional", functional_case), ("tiny batches", tiny_batches_case),
-                       ("activity", activity_case), ("drifted replicas", drifted_replicas_case)):
+                       ("activity", activity_case), ("drifted replicas", drifted_replicas_case),
+                       ("shuffled loader", shuffled_loader_case)):
         model, history, rows = case()
         out[name] = {"weights": [w.tolist() for w in model.get_weights()],
                      "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
                      "rows": rows}
+    out["per-rank data"] = per_rank_data_error()
     return out
 
 
