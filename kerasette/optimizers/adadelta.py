@@ -12,7 +12,8 @@ decay is decoupled (torch adds weight_decay * w to the gradient).
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Adadelta(Optimizer):

@@ -11,7 +11,8 @@ initial_accumulator_value > 0 and a tiny epsilon the two agree. Weight decay is 
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Adagrad(Optimizer):

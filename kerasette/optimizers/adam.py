@@ -23,7 +23,8 @@ import math
 
 import torch
 
-from .base import Optimizer, check_bool, check_number
+from .arguments import check_bool, check_number
+from .base import Optimizer
 
 
 class Adam(Optimizer):

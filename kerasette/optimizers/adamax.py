@@ -14,7 +14,8 @@ weight_decay * w to the gradient.
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Adamax(Optimizer):

@@ -15,7 +15,8 @@ PyTorch has no FTRL.
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Ftrl(Optimizer):

@@ -18,7 +18,8 @@ it (Keras's order).
 import torch
 
 from . import clipping
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Lamb(Optimizer):

@@ -10,7 +10,8 @@ decoupled (w <- w - lr * weight_decay * w first), as in the paper.
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Lion(Optimizer):

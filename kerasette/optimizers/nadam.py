@@ -20,7 +20,8 @@ to the gradient unless decoupled_weight_decay=True).
 
 import torch
 
-from .base import Optimizer, check_number
+from .arguments import check_number
+from .base import Optimizer
 
 
 class Nadam(Optimizer):

@@ -17,7 +17,8 @@ rate changes. With a tiny epsilon and a constant learning rate they agree. Weigh
 
 import torch
 
-from .base import Optimizer, check_bool, check_number
+from .arguments import check_bool, check_number
+from .base import Optimizer
 
 
 class RMSprop(Optimizer):

@@ -16,7 +16,8 @@ Weight decay is decoupled, as in Keras: w <- w - lr * weight_decay * w before th
 `weight_decay` adds weight_decay * w to the gradient instead; without momentum the two coincide.
 """
 
-from .base import Optimizer, check_bool, check_number
+from .arguments import check_bool, check_number
+from .base import Optimizer
 
 
 class SGD(Optimizer):
