@@ -17,6 +17,8 @@ import numbers
 import torch
 
 from .. import losses as losses_mod
+from .. import metrics as metrics_mod
+from ..models.arguments import unique_name
 
 
 class MultiLoss:
@@ -188,3 +190,55 @@ def concat(parts: list):
         return [torch.cat([p[k] for p in parts]) if len(parts) > 1 else parts[0][k]
                 for k in range(len(parts[0]))]
     return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+
+def build_metrics(model, y_sample) -> tuple[list, list]:
+    """The compiled metric ids of `model` as metric objects: (plain, weighted), in log order.
+
+    Needs the label and output shapes: `y_sample` is one sample (a tensor, or a tuple of one per
+    output). Each metric is tried on that sample, so labels it cannot take fail here, before a
+    step. A multi-output model gets its <output>_loss entries first and each metric wrapped per
+    output (`OutputMetric`); every log name is distinct, as Keras makes them (`auc`, `auc_1`).
+    """
+    names = model.output_names
+    shapes = model.output_shape if model._multi_output else [model.output_shape]
+    ys = y_sample if isinstance(y_sample, tuple) else (y_sample,)
+    taken = {"loss"}
+    plain, weighted = [], []
+    if model._multi_output:  # <output>_loss first, as Keras logs them
+        for k, name in enumerate(names):
+            if model._train_loss.losses[k] is not None:
+                plain.append(OutputLoss(model._train_loss, k, name))
+                taken.add(plain[-1].name)
+    for k, name in enumerate(names):
+        pred_sample = torch.zeros((1, *shapes[k][1:]), dtype=model._dtype, device=model._device)
+        made = []
+        for ident in model._metric_ids[k]:
+            made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), False))
+        for ident in model._weighted_metric_ids[k]:
+            made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), True))
+        for m, is_weighted in made:
+            if ys[k] is not None:  # labels a metric cannot take fail here, not after a step
+                m.update_state(ys[k], pred_sample)
+                if torch.as_tensor(m.result()).numel() != 1:
+                    raise ValueError(
+                        f"Invalid metrics: '{m.name}' gives {torch.as_tensor(m.result()).numel()} "
+                        f"values (one per class, e.g. F1Score's default average=None); the logs "
+                        f"hold one number per metric: pass average='macro', 'micro' or "
+                        f"'weighted'")
+                m.reset_state()
+            # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc",
+            # "auc_1"), never overwriting another metric's column, nor the loss.
+            if model._multi_output:
+                wrapped = OutputMetric(m, k, name)
+                if is_weighted and wrapped.name in taken:
+                    m.name = "weighted_" + m.name
+                    wrapped = OutputMetric(m, k, name)
+                wrapped.name = unique_name(wrapped.name, taken)
+                (weighted if is_weighted else plain).append(wrapped)
+            else:
+                if is_weighted and m.name in taken:
+                    m.name = "weighted_" + m.name
+                m.name = unique_name(m.name, taken)
+                (weighted if is_weighted else plain).append(m)
+    return plain, weighted

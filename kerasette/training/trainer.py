@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from .. import losses as losses_mod
-from .. import metrics as metrics_mod
 from .. import optimizers as optimizers_mod
 from ..callbacks import CallbackList
 from ..data import (
@@ -37,7 +36,6 @@ from ..models.arguments import (
     check_metric_id,
     nonneg_int,
     single_batch_size,
-    unique_name,
     validation_freq_arg,
     verbose_arg,
 )
@@ -53,9 +51,8 @@ from . import data_adapter, distributed, distributed_eval
 from .heads import fusable_activation
 from .outputs import (
     MultiLoss,
-    OutputLoss,
-    OutputMetric,
     ScaledLoss,
+    build_metrics,
     concat,
     resolve_loss_weights,
     resolve_losses,
@@ -252,51 +249,10 @@ class Trainer:
     # ----- metrics ---------------------------------------------------------------------------
     def _resolve_metrics(self, y_sample) -> None:
         """Turn metric ids into objects once the label and output shapes are known (one sample
-        `y_sample`: a tensor, or a tuple of one per output)."""
+        `y_sample`: a tensor, or a tuple of one per output); see `outputs.build_metrics`."""
         if self._metrics_resolved:
             return
-        names = self.output_names
-        shapes = self.output_shape if self._multi_output else [self.output_shape]
-        ys = y_sample if isinstance(y_sample, tuple) else (y_sample,)
-        taken = {"loss"}
-        plain, weighted = [], []
-        if self._multi_output:  # <output>_loss first, as Keras logs them
-            for k, name in enumerate(names):
-                if self._train_loss.losses[k] is not None:
-                    plain.append(OutputLoss(self._train_loss, k, name))
-                    taken.add(plain[-1].name)
-        for k, name in enumerate(names):
-            pred_sample = torch.zeros((1, *shapes[k][1:]), dtype=self._dtype, device=self._device)
-            made = []
-            for ident in self._metric_ids[k]:
-                made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), False))
-            for ident in self._weighted_metric_ids[k]:
-                made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), True))
-            for m, is_weighted in made:
-                if ys[k] is not None:  # labels a metric cannot take fail here, not after a step
-                    m.update_state(ys[k], pred_sample)
-                    if torch.as_tensor(m.result()).numel() != 1:
-                        raise ValueError(
-                            f"Invalid metrics: '{m.name}' gives {torch.as_tensor(m.result()).numel()} "
-                            f"values (one per class, e.g. F1Score's default average=None); the logs "
-                            f"hold one number per metric: pass average='macro', 'micro' or "
-                            f"'weighted'")
-                    m.reset_state()
-                # Every log key distinct, as in Keras: a repeated name gets _1, _2... ("auc",
-                # "auc_1"), never overwriting another metric's column, nor the loss.
-                if self._multi_output:
-                    wrapped = OutputMetric(m, k, name)
-                    if is_weighted and wrapped.name in taken:
-                        m.name = "weighted_" + m.name
-                        wrapped = OutputMetric(m, k, name)
-                    wrapped.name = unique_name(wrapped.name, taken)
-                    (weighted if is_weighted else plain).append(wrapped)
-                else:
-                    if is_weighted and m.name in taken:
-                        m.name = "weighted_" + m.name
-                    m.name = unique_name(m.name, taken)
-                    (weighted if is_weighted else plain).append(m)
-        self._metrics, self._weighted_metrics = plain, weighted
+        self._metrics, self._weighted_metrics = build_metrics(self, y_sample)
         self._metrics_resolved = True
 
     def _reset_metrics(self) -> None:
