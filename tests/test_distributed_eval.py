@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_distribution_primitives import launch  # noqa: E402  (tests/ is on sys.path)
+from test_distribution_primitives import launch, single_process_reference  # noqa: E402  (tests/ is on sys.path)
 
 from kerasette.distribution import shard_sizes
 
@@ -56,14 +56,7 @@ def expected_rows(case, rank, world):
 
 @pytest.fixture(scope="module")
 def reference():
-    import eval_worker
-
-    import kerasette as ks
-
-    try:
-        return eval_worker.run_cases()
-    finally:
-        ks.config.set_floatx("float32")
+    return single_process_reference("eval_worker")
 
 
 def flat(value):

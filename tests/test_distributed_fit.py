@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_distribution_primitives import launch  # noqa: E402  (tests/ is on sys.path)
+from test_distribution_primitives import launch, single_process_reference  # noqa: E402  (tests/ is on sys.path)
 
 WORKERS = Path(__file__).resolve().parent / "distributed"
 sys.path.insert(0, str(WORKERS))
@@ -23,14 +23,7 @@ sys.path.insert(0, str(WORKERS))
 
 @pytest.fixture(scope="module")
 def reference():
-    import fit_worker
-
-    import kerasette as ks
-
-    try:
-        return fit_worker.run_cases()
-    finally:
-        ks.config.set_floatx("float32")
+    return single_process_reference("fit_worker")
 
 
 @pytest.mark.parametrize("world", [2, 3])

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_distribution_primitives import launch  # noqa: E402  (tests/ is on sys.path)
+from test_distribution_primitives import launch, single_process_reference  # noqa: E402  (tests/ is on sys.path)
 
 import kerasette as ks
 from kerasette import norm_kernels as k
@@ -205,12 +205,7 @@ def test_share_arguments_are_checked():
 # ---- real gloo processes ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def reference():
-    import syncbn_worker
-
-    try:
-        return syncbn_worker.run_cases()
-    finally:
-        ks.config.set_floatx("float32")
+    return single_process_reference("syncbn_worker")
 
 
 def close(got, want, what):

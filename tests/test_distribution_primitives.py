@@ -206,6 +206,20 @@ def worker_env(**extra):
     return env
 
 
+def single_process_reference(worker: str) -> dict:
+    """`run_cases()` of tests/distributed/<worker>.py in this process, without a distribution: what
+    every rank must match. The workers train in float64; the default float32 is restored after."""
+    import importlib
+
+    import kerasette as ks
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "distributed"))
+    try:
+        return importlib.import_module(worker).run_cases()
+    finally:
+        ks.config.set_floatx("float32")
+
+
 def launch(script, world, args, limit, last=()):
     """Start `world` ranks of `script` by hand (torchrun's variables, one port); wait at most `limit`
     seconds for them (the ranks in `last` are waited for only after the others, then killed);
