@@ -77,11 +77,12 @@ def lean_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
     return flat
 
 
-def torch_nn_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
-    """The same net with torch.nn + autograd + torch.optim.SGD(foreach=True)."""
+def torch_nn_loop(x, y, sizes, epochs, batch_size, lr, seed=0, start=None):
+    """The same net with torch.nn + autograd + torch.optim.SGD(foreach=True); `start`: see
+    `starting_weights`."""
     nn = torch.nn
     layers = []
-    params = init_params(sizes, seed, x.dtype)
+    params = start if start is not None else init_params(sizes, seed, x.dtype)
     for i, (fan_in, fan_out) in enumerate(mlp_shapes(sizes)):
         lin = nn.Linear(fan_in, fan_out).to(x.dtype)
         with torch.no_grad():
@@ -143,10 +144,20 @@ def floor_loop(x, y, sizes, epochs, batch_size, lr, seed=0):
     return flat
 
 
+def starting_weights(sizes, seed=0, dtype=torch.float32):
+    """The shared starting values, drawn once outside the timed runs, for the contenders that
+    build a model: building it already draws that model's own initial values (its one
+    initialisation, as `init_params` is the hand-written loops' one), and copying `start` in then
+    puts every contender on the same trajectory. Drawing them inside the run would charge those
+    contenders for a second initialisation that only the benchmark needs."""
+    return init_params(sizes, seed, dtype)
+
+
 def kerasette_fit(x, y, sizes, epochs, batch_size, lr, seed=0, callbacks=None, verbose=0,
-                  functional=False):
+                  functional=False, start=None):
     """kerasette's `fit` on the same net: a Sequential model, or with `functional=True` the same
-    chain written with the functional API (ks.Model(inputs, outputs))."""
+    chain written with the functional API (ks.Model(inputs, outputs)); `start`: see
+    `starting_weights` (drawn here when None)."""
     import kerasette as ks
 
     ks.utils.set_random_seed(seed)
@@ -162,7 +173,9 @@ def kerasette_fit(x, y, sizes, epochs, batch_size, lr, seed=0, callbacks=None, v
         layers.append(ks.layers.Dense(sizes[-1]))
         model = ks.Sequential(layers)
     model.compile(optimizer=ks.optimizers.SGD(learning_rate=lr), loss="mse")
-    model.set_weights([p.numpy() for p in init_params(sizes, seed, x.dtype)])
+    if start is None:
+        start = init_params(sizes, seed, x.dtype)
+    model.set_weights([p.numpy() for p in start])
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
     return model
 

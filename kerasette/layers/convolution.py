@@ -25,8 +25,8 @@ TensorFlow rule (see `transpose_crops`).
 
 import torch
 
-from .. import activations, kernels
 from .. import conv_kernels as ck
+from ..activations import forward_fresh
 from . import conv_options as co
 from . import conv_utils as cu
 from .base import Layer
@@ -82,7 +82,7 @@ class _Conv(Layer):
                 for n, k, s, d in zip(xt.shape[2:], kernel2d, stride, dilation)]
         z, conv_backward = conv_step(xt, self.kernel, self.bias, self.torch_kernel, stride, pads,
                                      dilation, self.groups)
-        y, act_backward = activate(self.activation, cu.from_nchw(z, r, self.data_format))
+        y, act_backward = forward_fresh(self.activation, cu.from_nchw(z, r, self.data_format))
         fmt = self.data_format
 
         def backward(dy, need_dx=True):
@@ -209,7 +209,7 @@ class Conv2DTranspose(Layer):
         zt = ck.pad(zt, post)
         if extends and b is not None:
             zt = zt + b[None, :, None, None]
-        y, act_backward = activate(self.activation, cu.from_nchw(zt, 2, fmt))
+        y, act_backward = forward_fresh(self.activation, cu.from_nchw(zt, 2, fmt))
         strides, dilation = self.strides, self.dilation_rate
 
         def backward(dy, need_dx=True):
@@ -237,15 +237,6 @@ class Conv2DTranspose(Layer):
         return {**super().get_config(), "filters": self.filters, **co.window_config(self),
                 "output_padding": None if self.output_padding is None else list(self.output_padding),
                 **co.output_config(self), **co.weight_config(self, "kernel")}
-
-
-def activate(activation, z):
-    """`activation.forward(z)`, with ReLU applied in place: z is the layer's own fresh output and
-    relu's backward needs only y, so this saves a pass and an activation-sized tensor."""
-    if type(activation) is activations.ReLU:
-        y = z.relu_()
-        return y, lambda dy: kernels.relu_backward(dy, y)
-    return activation.forward(z)
 
 
 def transpose_crops(n: int, k: int, s: int, d: int, padding: str, output_padding):
