@@ -10,7 +10,8 @@
    at least 2.5x faster than the torch.nn loop. Also with History + EarlyStopping + a verbose=2 logger.
    The same net written with the functional API must cost the same as its Sequential twin.
 2. A compute-bound net, 784-512-512-512, batch 128: time of a 3-epoch run against the floor (the
-   step's matmuls and one SGD pass, `common.floor_loop`), and peak memory (the high-water mark of
+   step's matmuls and one SGD pass, `common.floor_loop`) and against the tuned lean loop (the floor
+   plus only the work this training needs and the floor omits), and peak memory (the high-water mark of
    resident memory during the run, in a fresh process per contender).
 
 Every contender initialises its parameters once inside its timed run, and all start from the same
@@ -88,6 +89,7 @@ def big_run(name):
     kw = dict(x=x, y=y, sizes=BIG_SIZES, epochs=BIG_EPOCHS, batch_size=128, lr=0.01)
     start = starting_weights(BIG_SIZES)
     return {"floor": lambda: floor_loop(**kw), "lean loop": lambda: lean_loop(**kw),
+            "tuned lean loop": lambda: lean_loop(**kw, tuned=True),
             "kerasette fit": lambda: kerasette_fit(**kw, start=start),
             "torch.nn loop": lambda: torch_nn_loop(**kw, start=start)}[name]
 
@@ -114,10 +116,14 @@ def peak_memory_child(name):
 def compute_bound(rounds):
     print(f"\nCompute-bound net: 784-512-512-512, batch 128, 4096 samples, {BIG_EPOCHS} epochs per run")
     times = alternate({name: big_run(name) for name in
-                       ("floor", "lean loop", "kerasette fit", "torch.nn loop")}, rounds)
+                       ("floor", "lean loop", "tuned lean loop", "kerasette fit", "torch.nn loop")},
+                      rounds)
     report(times, "torch.nn loop")
     print(f"target (paired): fit / floor = {paired_ratio(times, 'kerasette fit', 'floor'):.2f} "
           f"(<= 1.10); torch.nn loop / floor = {paired_ratio(times, 'torch.nn loop', 'floor'):.2f}")
+    print(f"the floor plus only the work it omits (tuned lean loop) / floor = "
+          f"{paired_ratio(times, 'tuned lean loop', 'floor'):.2f}; fit / tuned lean loop = "
+          f"{paired_ratio(times, 'kerasette fit', 'tuned lean loop'):.2f}")
     print("\npeak memory added by one run (resident high-water mark, fresh process each):")
     for name in ("lean loop", "kerasette fit", "torch.nn loop"):
         out = subprocess.run([sys.executable, __file__, "--memory-child", name],

@@ -150,6 +150,20 @@ def test_bench_peers_nets_share_the_initial_weights():
     assert bench.test_error(lambda xs: torch.tensor([[2.0, 1.0], [3.0, 0.0]]), None, y) == 0.5
 
 
+
+def test_bench_fit_tuned_lean_loop_is_the_same_training():
+    """bench_fit compares fit with the tuned lean loop: it must train exactly as the plain one
+    (same shuffles, same updates), only cheaper."""
+    common = load("common", ROOT / "benchmarks")
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(64, 6, generator=g, dtype=torch.float64)
+    y = torch.randn(64, 4, generator=g, dtype=torch.float64)
+    run = dict(x=x, y=y, sizes=[6, 5, 5, 4], epochs=3, batch_size=16, lr=0.05)
+    plain, tuned = common.lean_loop(**run), common.lean_loop(**run, tuned=True)
+    start = torch.cat([p.reshape(-1) for p in common.init_params(run["sizes"], 0, x.dtype)])
+    assert not torch.allclose(plain, start)
+    torch.testing.assert_close(tuned, plain, rtol=0, atol=1e-12)
+
 def test_disk_prints_each_seed_and_the_mean_and_plots(capsys, tmp_path):
     disk = load("disk")
     mean = disk.main(["--seeds", "2", "--epochs", "3", "--plot", "--out", str(tmp_path)])
