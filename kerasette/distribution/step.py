@@ -62,12 +62,12 @@ class StepSync:
         dtype, device = grads.dtype, grads.device
         self.grads = grads
         self.loss_sum = torch.zeros((), dtype=dtype, device=device)
-        self.count = torch.zeros((), dtype=dtype, device=device)
-        # [nonfinite, stop, f, f^2] with f this rank's batch fingerprint: after the sum over W
-        # ranks, W * sum(f^2) == sum(f)^2 exactly when every f is equal (Cauchy-Schwarz).
-        self.flags = torch.zeros(4, dtype=dtype, device=device)
+        # [nonfinite, stop, f, f^2, rows] with f this rank's batch fingerprint: after the sum over
+        # W ranks, W * sum(f^2) == sum(f)^2 exactly when every f is equal (Cauchy-Schwarz), and
+        # rows is the global batch's row count. One read of this vector per step.
+        self.flags = torch.zeros(5, dtype=dtype, device=device)
         self.metric_states = list(metric_states)
-        self.tensors = [grads, self.loss_sum, self.count, *self.metric_states, self.flags]
+        self.tensors = [grads, self.loss_sum, *self.metric_states, self.flags]
         self.lo = self.hi = self.n = 0
         self.scale = 1.0
 
@@ -86,7 +86,7 @@ class StepSync:
         return self.lo, self.hi
 
     def reduce(self, value, stop: bool = False, extra_loss_sum=None) -> Reduced:
-        """One all_reduce of [grads, loss_sum, count, *metric_states, [nonfinite, stop, f, f^2]].
+        """One all_reduce of [grads, loss_sum, *metric_states, [nonfinite, stop, f, f^2, rows]].
 
         `value`: the share's mean loss (0-d tensor), or None for an empty share (the caller left the
         gradients and metric increments at zero). `extra_loss_sum`: a 0-d tensor added to this
@@ -101,14 +101,14 @@ class StepSync:
         if extra_loss_sum is not None:
             self.loss_sum.add_(extra_loss_sum.detach().to(self.loss_sum.dtype))
         self.flags[0] = (~torch.isfinite(self.loss_sum)).to(self.flags.dtype)
-        self.count.fill_(rows)
         self.flags[1] = 1.0 if stop else 0.0
+        self.flags[4] = rows
         self.strategy.reduce_step(self.tensors)
-        nonfinite, stop_any, f_sum, f_squares = self.flags.tolist()
+        nonfinite, stop_any, f_sum, f_squares, count = self.flags.tolist()  # one device read
         w = self.strategy.world_size
         # different batches on some ranks (relative tolerance for the packing's rounding; an
         # overflowing square gives NaN, which passes)
         differ = w * f_squares - f_sum * f_sum > 1e-4 * w * f_squares
-        count = int(self.count.item())
+        count = int(count)
         loss = self.loss_sum / max(count, 1)
         return Reduced(loss, self.loss_sum, count, stop_any > 0, nonfinite > 0, not differ)
