@@ -218,6 +218,16 @@ def paired_ratio(times: dict, name: str, baseline: str) -> float:
     return statistics.median(a / b for a, b in zip(times[name], times[baseline]))
 
 
+def paired_spread(times: dict, name: str, baseline: str) -> str:
+    """The lower and upper quartiles of the per-round ratios, e.g. "1.04-1.14": how far a single
+    round strays on this machine (a ratio near a target is only as sure as this spread)."""
+    ratios = [a / b for a, b in zip(times[name], times[baseline])]
+    if len(ratios) < 4:
+        return f"{min(ratios):.2f}-{max(ratios):.2f}"
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return f"{q1:.2f}-{q3:.2f}"
+
+
 def report(times: dict, baseline: str, unit="s"):
     print(f"{'contender':<28}{'median':>10}{'min':>10}{'vs ' + baseline + ' (paired)':>28}")
     for name, ts in times.items():

@@ -163,6 +163,9 @@ def test_bench_fit_tuned_lean_loop_is_the_same_training():
     start = torch.cat([p.reshape(-1) for p in common.init_params(run["sizes"], 0, x.dtype)])
     assert not torch.allclose(plain, start)
     torch.testing.assert_close(tuned, plain, rtol=0, atol=1e-12)
+    times = {"fit": [1.0, 1.1, 1.2, 1.05, 1.3], "floor": [1.0] * 5}
+    assert common.paired_ratio(times, "fit", "floor") == 1.1
+    assert common.paired_spread(times, "fit", "floor") == "1.02-1.25"
 
 def test_disk_prints_each_seed_and_the_mean_and_plots(capsys, tmp_path):
     disk = load("disk")
