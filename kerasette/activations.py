@@ -65,7 +65,6 @@ class ReLU(ActivationFunction):
         return y, backward
 
 
-
 def forward_fresh(activation: ActivationFunction, z: torch.Tensor):
     """`activation.forward(z)` for a z that nobody else holds (a layer's own fresh matmul or
     convolution output): ReLU then runs in place, since its backward needs only y. Same values,
@@ -74,6 +73,7 @@ def forward_fresh(activation: ActivationFunction, z: torch.Tensor):
         y = z.relu_()
         return y, lambda dy: kernels.relu_backward(dy, y)
     return activation.forward(z)
+
 
 class LeakyReLU(ActivationFunction):
     """y = x if x > 0 else negative_slope * x.  dx = dy if x > 0 else negative_slope * dy.
