@@ -143,3 +143,4 @@ def prepare_xy(model, x, y, sw=None, names=("x", "y", "sample_weight")):
         one = prepare_sample_weight(model, sw, n, names[2])
         sws = tuple(one for _ in ys)
     return xt, tuple(ys), sws
+
