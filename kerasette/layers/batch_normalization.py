@@ -9,7 +9,7 @@ import torch
 from .. import initializers as inits
 from .. import norm_kernels
 from ..distribution import share
-from .normalization_common import _Affine, _canonical_axis, _channels_last_2d
+from .normalization_common import _Affine, _channel_axis, _channels_last_2d
 
 
 class BatchNormalization(_Affine):
@@ -76,11 +76,7 @@ class BatchNormalization(_Affine):
         self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape) -> None:
-        axis = _canonical_axis(self.axis, input_shape, self.name, allow_batch=False)
-        channels = input_shape[axis]
-        if channels is None:
-            raise ValueError(f"Layer '{self.name}' needs a known size on axis {self.axis}, "
-                             f"received input shape {tuple(input_shape)}")
+        axis, channels = _channel_axis(self, input_shape)
         self._axis = axis
         self._add_affine((channels,))
         self.moving_mean = self.add_state("moving_mean", (channels,), self.moving_mean_initializer)

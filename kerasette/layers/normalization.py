@@ -28,6 +28,7 @@ from .batch_normalization import BatchNormalization
 from .normalization_common import (
     _Affine,
     _canonical_axis,
+    _channel_axis,
     _features_last_2d,
     _moments,
 )
@@ -136,11 +137,7 @@ class GroupNormalization(_Affine):
         self.groups, self.axis = int(groups), int(axis)
 
     def build(self, input_shape) -> None:
-        axis = _canonical_axis(self.axis, input_shape, self.name, allow_batch=False)
-        channels = input_shape[axis]
-        if channels is None:
-            raise ValueError(f"Layer '{self.name}' needs a known size on axis {self.axis}, "
-                             f"received input shape {tuple(input_shape)}")
+        axis, channels = _channel_axis(self, input_shape)
         groups = channels if self.groups == -1 else self.groups
         if groups > channels or channels % groups:
             raise ValueError(f"Invalid groups: expected a divisor of the {channels} channels on "

@@ -89,6 +89,17 @@ def _canonical_axis(axis: int, input_shape, layer_name: str, allow_batch: bool) 
     return index
 
 
+def _channel_axis(layer, input_shape) -> tuple[int, int]:
+    """`(axis, channels)`: `layer.axis` as a non-negative index (not the batch axis) and the input's
+    size there, which must be known; a ValueError otherwise."""
+    axis = _canonical_axis(layer.axis, input_shape, layer.name, allow_batch=False)
+    channels = input_shape[axis]
+    if channels is None:
+        raise ValueError(f"Layer '{layer.name}' needs a known size on axis {layer.axis}, "
+                         f"received input shape {tuple(input_shape)}")
+    return axis, channels
+
+
 def _channels_last_2d(x, axis: int):
     """(x as (M, C) with the channel axis last, a function mapping such a 2-D tensor back)."""
     if axis == x.dim() - 1:
