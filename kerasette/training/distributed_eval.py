@@ -61,6 +61,16 @@ def _logs(model, totals):
     return model._running_logs(loss_sum.to(model._dtype), count)
 
 
+def _shares(batches, steps, strategy):
+    """`(step, batch, n, lo, hi)` for each global batch of one pass from the start (at most
+    `steps`): the batch's n rows, of which lo:hi are this rank's share."""
+    for step, batch in enumerate(batches.epoch()):
+        if steps is not None and step >= steps:
+            return
+        n = _rows(batch[0])
+        yield (step, batch, n, *strategy.shard_bounds(n))
+
+
 def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
     """`Trainer._evaluate_batches` on this rank's share of every batch; the same logs on every rank."""
     model._reset_metrics()
@@ -70,13 +80,9 @@ def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
     totals = torch.zeros(2, dtype=torch.float64, device=model._device)  # [loss sum, rows]
     mine = seen = 0  # rows of this rank's shares, rows of the batches
     penalized = bool(model._regularized or model._loss_layers)
-    for step, (xb, yb, swb) in enumerate(batches.epoch()):
-        if steps is not None and step >= steps:
-            break
+    for step, (xb, yb, swb), n, lo, hi in _shares(batches, steps, strategy):
         if per_batch:
             cbs.on_test_batch_begin(step)
-        n = _rows(xb)
-        lo, hi = strategy.shard_bounds(n)
         if hi > lo:
             window = slice(lo, hi)
             ys, ss = _index(yb, window), _index(swb, window)
@@ -130,13 +136,9 @@ def predict_batches(model, batches, cbs, steps, strategy):
     per_batch = _agreed(strategy, cbs.has_predict_batch_hooks, "predict's batch-hook check")
     shares, sizes = [], []
     empty = None
-    for step, (xb, _, _) in enumerate(batches.epoch()):  # one pass: one output per input
-        if steps is not None and step >= steps:
-            break
+    for step, (xb, _, _), n, lo, hi in _shares(batches, steps, strategy):
         if per_batch:
             cbs.on_predict_batch_begin(step)
-        n = _rows(xb)
-        lo, hi = strategy.shard_bounds(n)
         if hi > lo:
             out = model._forward(_index(xb, slice(lo, hi)), False, False)[0]
         else:
