@@ -72,7 +72,7 @@ def _shares(batches, steps, strategy):
 
 
 def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
-    """`Trainer._evaluate_batches` on this rank's share of every batch; the same logs on every rank."""
+    """`Evaluation._evaluate_batches` on this rank's share of every batch; the same logs on every rank."""
     model._reset_metrics()
     cbs.on_test_begin()
     per_batch = _agreed(strategy, cbs.has_test_batch_hooks, "evaluate's batch-log check")
@@ -131,7 +131,7 @@ def _gather(strategy, out, what: str):
 
 
 def predict_batches(model, batches, cbs, steps, strategy):
-    """All outputs of `Trainer.predict`'s loop (a tensor, or a list per output) in the original
+    """All outputs of `Evaluation.predict`'s loop (a tensor, or a list per output) in the original
     order, on every rank; each rank ran the forward on its share of every batch only."""
     per_batch = _agreed(strategy, cbs.has_predict_batch_hooks, "predict's batch-hook check")
     shares, sizes = [], []
