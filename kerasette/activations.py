@@ -28,6 +28,12 @@ class ActivationFunction(Configurable):
     def forward(self, x: torch.Tensor):
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
+    def forward_fresh(self, x: torch.Tensor):
+        """`forward(x)` for an x that nobody else holds (a layer's own fresh matmul or convolution
+        output), which it may overwrite: ReLU, tanh and sigmoid run in place, since their backward
+        needs only y. Same values, one activation-sized tensor fewer."""
+        return self.forward(x)
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """The output only (no backward)."""
         return self.forward(x)[0]
@@ -58,21 +64,16 @@ class ReLU(ActivationFunction):
     name = "relu"
 
     def forward(self, x):
-        y = torch.relu(x)
+        return self._with_backward(torch.relu(x))
 
+    def forward_fresh(self, x):
+        return self._with_backward(x.relu_())
+
+    @staticmethod
+    def _with_backward(y):
         def backward(dy):
             return kernels.relu_backward(dy, y)  # dy * [y > 0], one fused pass
         return y, backward
-
-
-def forward_fresh(activation: ActivationFunction, z: torch.Tensor):
-    """`activation.forward(z)` for a z that nobody else holds (a layer's own fresh matmul or
-    convolution output): ReLU then runs in place, since its backward needs only y. Same values,
-    one activation-sized tensor and one write pass fewer."""
-    if type(activation) is ReLU:
-        y = z.relu_()
-        return y, lambda dy: kernels.relu_backward(dy, y)
-    return activation.forward(z)
 
 
 class LeakyReLU(ActivationFunction):
@@ -128,8 +129,13 @@ class Tanh(ActivationFunction):
     name = "tanh"
 
     def forward(self, x):
-        y = torch.tanh(x)
+        return self._with_backward(torch.tanh(x))
 
+    def forward_fresh(self, x):
+        return self._with_backward(x.tanh_())
+
+    @staticmethod
+    def _with_backward(y):
         def backward(dy):
             return kernels.tanh_backward(dy, y)  # dy * (1 - y^2), one fused pass
         return y, backward
@@ -144,8 +150,13 @@ class Sigmoid(ActivationFunction):
     name = "sigmoid"
 
     def forward(self, x):
-        y = torch.sigmoid(x)
+        return self._with_backward(torch.sigmoid(x))
 
+    def forward_fresh(self, x):
+        return self._with_backward(x.sigmoid_())
+
+    @staticmethod
+    def _with_backward(y):
         def backward(dy):
             return kernels.sigmoid_backward(dy, y)  # dy * y * (1 - y), one fused pass
         return y, backward

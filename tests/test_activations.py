@@ -255,16 +255,16 @@ def test_layer_config_round_trip(layer):
     assert layers.deserialize(layers.serialize(layer)).get_config() == config_
 
 
-@pytest.mark.parametrize("name", ["relu", "tanh", "linear"])
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "linear", "elu"])
 def test_forward_fresh_gives_forward_s_values_and_gradients(name):
     """Layers run their activation on their own fresh output through `forward_fresh`, which may
-    work in place (ReLU does): same output and same backward as `forward`, bit for bit."""
+    work in place (ReLU, tanh and sigmoid do): same output and backward as `forward`, bit for bit."""
     act = activations.get(name)
     z = torch.randn(6, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     dy = torch.randn(6, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     y, back = act.forward(z)
     fresh = z.clone()
-    y2, back2 = activations.forward_fresh(act, fresh)
+    y2, back2 = act.forward_fresh(fresh)
     assert torch.equal(y2, y) and torch.equal(back2(dy), back(dy))
-    if name == "relu":  # in place: the layer's own tensor now holds y, no second tensor
+    if name in ("relu", "tanh", "sigmoid"):  # in place: the layer's own tensor now holds y
         assert y2.data_ptr() == fresh.data_ptr()

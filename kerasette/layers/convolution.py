@@ -26,7 +26,6 @@ TensorFlow rule (see `transpose_crops`).
 import torch
 
 from .. import conv_kernels as ck
-from ..activations import forward_fresh
 from . import conv_options as co
 from . import conv_utils as cu
 from .base import Layer
@@ -82,7 +81,7 @@ class _Conv(Layer):
                 for n, k, s, d in zip(xt.shape[2:], kernel2d, stride, dilation)]
         z, conv_backward = conv_step(xt, self.kernel, self.bias, self.torch_kernel, stride, pads,
                                      dilation, self.groups)
-        y, act_backward = forward_fresh(self.activation, cu.from_nchw(z, r, self.data_format))
+        y, act_backward = self.activation.forward_fresh(cu.from_nchw(z, r, self.data_format))
         fmt = self.data_format
 
         def backward(dy, need_dx=True):
@@ -209,7 +208,7 @@ class Conv2DTranspose(Layer):
         zt = ck.pad(zt, post)
         if extends and b is not None:
             zt = zt + b[None, :, None, None]
-        y, act_backward = forward_fresh(self.activation, cu.from_nchw(zt, 2, fmt))
+        y, act_backward = self.activation.forward_fresh(cu.from_nchw(zt, 2, fmt))
         strides, dilation = self.strides, self.dilation_rate
 
         def backward(dy, need_dx=True):

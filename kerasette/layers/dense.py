@@ -87,7 +87,7 @@ class Dense(Layer):
         x2 = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
         z2 = torch.addmm(bias.value, x2, W) if bias is not None else torch.mm(x2, W)
         z = z2 if x.dim() == 2 else z2.view(*x.shape[:-1], self.units)
-        y, act_backward = activations.forward_fresh(self.activation, z)  # z is ours: in place
+        y, act_backward = self.activation.forward_fresh(z)  # z is ours: in place
 
         def backward(dy, need_dx=True, overwrite=False):
             dz = act_backward(dy)

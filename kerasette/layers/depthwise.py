@@ -21,7 +21,6 @@ Weights and their order are Keras 3's (depthwise_kernel, [pointwise_kernel,] bia
 
 import torch
 
-from ..activations import forward_fresh
 from . import conv_options as co
 from . import conv_utils as cu
 from .base import Layer
@@ -78,7 +77,7 @@ class DepthwiseConv2D(Layer):
     def forward(self, x, training=False):
         fmt = self.data_format
         z, conv_backward = self._depthwise(cu.to_nchw(x, 2, fmt), self.bias)
-        y, act_backward = forward_fresh(self.activation, cu.from_nchw(z, 2, fmt))
+        y, act_backward = self.activation.forward_fresh(cu.from_nchw(z, 2, fmt))
 
         def backward(dy, need_dx=True):
             dx = conv_backward(cu.to_nchw(act_backward(dy), 2, fmt), need_dx)
@@ -144,7 +143,7 @@ class SeparableConv2D(DepthwiseConv2D):
             z += bias.value
         if fmt == "channels_first":
             z = z.permute(0, 3, 1, 2)
-        y, act_backward = forward_fresh(self.activation, z)
+        y, act_backward = self.activation.forward_fresh(z)
 
         def backward(dy, need_dx=True):
             dz = act_backward(dy)
