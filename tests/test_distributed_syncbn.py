@@ -10,7 +10,6 @@ statistics and History on every rank; the layer called by hand on empty shares j
 and, unsynchronized, each rank's moving statistics differ from one process's.
 """
 
-import json
 import sys
 import threading
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from test_distribution_primitives import launch, single_process_reference  # noqa: E402  (tests/ is on sys.path)
+from test_distribution_primitives import launch_reports, single_process_reference  # noqa: E402  (tests/ is on sys.path)
 
 import kerasette as ks
 from kerasette import norm_kernels as k
@@ -215,10 +214,7 @@ def close(got, want, what):
 
 @pytest.mark.parametrize("world", [2, 3])
 def test_synchronized_fit_on_ranks_equals_one_process(tmp_path, reference, world):
-    results = launch("syncbn_worker.py", world, [tmp_path], limit=120)
-    for rank, (code, out) in enumerate(results):
-        assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
-    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
+    reports = launch_reports("syncbn_worker.py", world, tmp_path, limit=120)
     for rank, report in enumerate(reports):
         for name in ("dense", "conv", "tiny batches"):
             got, ref = report[name], reference[name]

@@ -247,6 +247,14 @@ def launch(script, world, args, limit, last=()):
     return [results[r] for r in range(world)]
 
 
+def launch_reports(script, world, out_dir, limit) -> list:
+    """`launch` a worker that writes out_dir/rank<r>.json; assert every rank exited 0 (showing the
+    failed rank's output) and return the ranks' reports in rank order."""
+    for rank, (code, out) in enumerate(launch(script, world, [out_dir], limit=limit)):
+        assert code == 0, f"rank {rank} failed:\n{out[-3000:]}"
+    return [json.loads((Path(out_dir) / f"rank{r}.json").read_text()) for r in range(world)]
+
+
 def check_primitives_reports(out_dir, world):
     for rank in range(world):
         report = json.loads((out_dir / f"rank{rank}.json").read_text())
