@@ -1,8 +1,9 @@
 """Turning user data (NumPy arrays, torch tensors, lists, a Dataset or DataLoader) into batches.
 
 Arrays are validated and moved to the model's device once per `fit`; each epoch draws one index
-permutation from a seeded `torch.Generator` (never torch's global RNG), gathers the data once in that
-order, and yields batches as slices (views) of it.
+permutation from a seeded `torch.Generator` (never torch's global RNG) and gathers the rows in that
+order a chunk at a time: as many whole batches as fit in `GATHER_BYTES` (at least one), yielded as
+slices (views) of the chunk.
 """
 
 import collections.abc
@@ -14,6 +15,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .py_dataset import PyDataset
+
+# How much shuffled data one gather copies (whole batches, at least one). Small batches share a
+# gather (one index_select costs a few microseconds, as much as a step of a tiny net spends on its
+# matmuls); batches larger than this gather alone, so their rows are still in cache when the first
+# layer reads them, and the extra memory stays one chunk, not a second copy of the data set.
+GATHER_BYTES = 256 * 1024
 
 
 def is_dataset(x) -> bool:
@@ -147,27 +154,21 @@ class ArrayBatches:
         return math.ceil(self.n / self.batch_size)
 
     def _one_pass(self):
-        x, y, sw = self.x, self.y, self.sw
-        bs = self.batch_size
-        if self.shuffle and self.n > 1:
-            # One seeded permutation on the CPU; each batch gathers its rows when it is needed
-            # (index_select): the rows are still in cache when the first layer reads them (a fit
-            # of the compute-bound benchmark ran 2% faster than with one whole-epoch gather).
-            first = x[0] if isinstance(x, tuple) else x
-            perm = torch.randperm(self.n, generator=self.generator).to(first.device)
-            for start in range(0, self.n, bs):
-                rows = perm[start:start + bs]
-                yield _index(x, rows), _index(y, rows), _index(sw, rows)
+        x, y, sw, bs = self.x, self.y, self.sw, self.batch_size
+        if not (self.shuffle and self.n > 1):
+            yield from _batches(x, y, sw, self.n, bs)
             return
-        if not isinstance(x, tuple) and not isinstance(y, tuple) and not isinstance(sw, tuple):
-            for start in range(0, self.n, bs):  # one input and one output: plain slices
-                stop = start + bs
-                yield (x[start:stop], None if y is None else y[start:stop],
-                       None if sw is None else sw[start:stop])
-            return
-        for start in range(0, self.n, bs):
-            window = slice(start, start + bs)
-            yield _index(x, window), _index(y, window), _index(sw, window)
+        # One seeded permutation on the CPU, gathered a chunk of whole batches at a time.
+        first = x[0] if isinstance(x, tuple) else x
+        perm = torch.randperm(self.n, generator=self.generator).to(first.device)
+        chunk = bs * max(1, GATHER_BYTES // max(1, bs * _row_bytes(x, y, sw)))
+        for lo in range(0, self.n, chunk):
+            rows = perm[lo:lo + chunk]
+            gathered = _index(x, rows), _index(y, rows), _index(sw, rows)
+            if chunk == bs:
+                yield gathered
+            else:
+                yield from _batches(*gathered, rows.shape[0], bs)
 
     def epoch(self, steps: int | None = None):
         if steps is None:
@@ -179,6 +180,19 @@ class ArrayBatches:
                 self._pending = self._one_pass()
                 batch = next(self._pending)
             yield batch
+
+
+def _batches(x, y, sw, n: int, bs: int):
+    """Consecutive batches of `bs` rows (the last one may be short), as views."""
+    if not isinstance(x, tuple) and not isinstance(y, tuple) and not isinstance(sw, tuple):
+        for start in range(0, n, bs):  # one input and one output: plain slices
+            stop = start + bs
+            yield (x[start:stop], None if y is None else y[start:stop],
+                   None if sw is None else sw[start:stop])
+        return
+    for start in range(0, n, bs):
+        window = slice(start, start + bs)
+        yield _index(x, window), _index(y, window), _index(sw, window)
 
 
 def _index(a, idx):
@@ -200,6 +214,16 @@ def _index(a, idx):
 
 def _rows(a) -> int:
     return (a[0] if isinstance(a, tuple) else a).shape[0]
+
+
+def _row_bytes(*arrays) -> int:
+    """Bytes of one row across tensors, tuples of tensors and Nones."""
+    total = 0
+    for a in arrays:
+        for t in a if isinstance(a, tuple) else (a,):
+            if t is not None and t.shape[0]:
+                total += t.numel() // t.shape[0] * t.element_size()
+    return total
 
 
 def unpack_batch(batch):

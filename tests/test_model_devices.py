@@ -1,11 +1,13 @@
 """Devices and precision: model.to(dtype / device), and data moved to the model's device once per
-fit; unshuffled batches are views of it, shuffled ones gather just their own rows."""
+fit; unshuffled batches are views of it, shuffled ones views of a gathered chunk of at most
+`data.GATHER_BYTES` (or one batch)."""
 
 import numpy as np
 import pytest
 import torch
 
 import kerasette as ks
+import kerasette.data
 from kerasette.layers import Dense
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -130,19 +132,40 @@ def test_one_conversion_per_fit_not_per_batch():
     assert len(val) == 3 * 4 and len(set(val)) == 1   # validation data converted once too
 
 
-def test_shuffling_gathers_each_batch_of_rows_once():
+def _check_shuffled_epochs(rec, epochs, steps):
+    """Every row once per epoch, in an order that changes between epochs."""
+    assert len(rec.batches) == epochs * steps
+    for e in range(epochs):
+        rows = torch.cat([b for _, b in rec.batches[steps * e:steps * (e + 1)]])
+        order = [int((X64 == r).all(1).nonzero()) for r in rows]
+        assert sorted(order) == list(range(10))
+    orders = [tuple(float(b[0, 0]) for _, b in rec.batches[steps * e:steps * (e + 1)])
+              for e in range(epochs)]
+    assert len(set(orders)) > 1
+
+
+def test_shuffled_small_batches_share_one_gather():
+    # 10 rows of 5 float64 (x and y): the whole epoch fits one gather, the batches are its views
     model, rec = recorder_model(torch.float64)
     model.fit(X64, Y64, epochs=3, batch_size=3, shuffle=True, verbose=0)
-    assert len(rec.batches) == 3 * 4
-    for e in range(3):
-        epoch = rec.batches[4 * e:4 * e + 4]
-        # each batch's storage holds that batch only: no copy of the whole epoch's data is made
-        assert all(nbytes == b.numel() * 8 for nbytes, b in epoch)
-        rows = torch.cat([b for _, b in epoch])
-        order = [int((X64 == r).all(1).nonzero()) for r in rows]
-        assert sorted(order) == list(range(10))  # every row once per epoch, shuffled
-    orders = [tuple(float(b[0, 0]) for _, b in rec.batches[4 * e:4 * e + 4]) for e in range(3)]
-    assert len(set(orders)) > 1
+    _check_shuffled_epochs(rec, 3, 4)
+    assert all(nbytes == 10 * 3 * 8 for nbytes, _ in rec.batches)  # x's chunk: all 10 rows
+    pointers = rec.pointers()
+    assert [len(set(pointers[4 * e:4 * e + 4])) for e in range(3)] == [1, 1, 1]  # one storage
+
+
+@pytest.mark.parametrize("gather_bytes, chunk_rows", [
+    (0, [3, 3, 3, 1]),           # less than one batch: each batch gathers alone
+    (240, [6, 6, 4, 4]),         # two batches of 3 rows x 40 bytes: chunks of 6 rows, then 4
+])
+def test_shuffled_gathers_stay_within_gather_bytes(monkeypatch, gather_bytes, chunk_rows):
+    # a chunk holds as many whole batches as fit in GATHER_BYTES, and at least one: the memory a
+    # shuffled epoch adds is one chunk, never a second copy of the data set
+    monkeypatch.setattr(kerasette.data, "GATHER_BYTES", gather_bytes)
+    model, rec = recorder_model(torch.float64)
+    model.fit(X64, Y64, epochs=3, batch_size=3, shuffle=True, verbose=0)
+    _check_shuffled_epochs(rec, 3, 4)
+    assert [nbytes // (3 * 8) for nbytes, _ in rec.batches] == chunk_rows * 3
 
 
 def test_numpy_data_is_converted_once_per_fit():
