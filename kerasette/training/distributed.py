@@ -139,7 +139,8 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
     for step, (xb, yb, swb) in enumerate(train.epoch(steps)):
         if plan is None:
             fused = model._fused
-            plan = model._plan(fused)
+            plan = model._plan(fused, overwrite=True)
+            zero_grads = not plan.overwrites_all  # else a backward writes every gradient
             # Layers that reduce across ranks in their forward and backward (synchronized
             # BatchNormalization) need every rank at every step, even with an empty share.
             every_rank = needs_every_rank(_all_layers(model.layers))
@@ -149,8 +150,9 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             cbs.on_train_batch_begin(step)
         n = _rows(xb)
         lo, hi = sync.begin(n, fingerprint(xb))
-        opt.zero_grad()
         value = None
+        if zero_grads or not (hi > lo or every_rank):  # no backward here: this share adds 0
+            opt.zero_grad()
         if hi > lo or every_rank:  # an empty share: 0 rows through forward and backward
             window = slice(lo, hi)
             xs, ys, ss = _index(xb, window), _index(yb, window), _index(swb, window)
