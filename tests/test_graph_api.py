@@ -158,6 +158,42 @@ def test_summary_for_functional_subclassed_nested():
     assert "inner (Sequential)" in text and f"Total params: {model.count_params():,}" in text
 
 
+def _connected_to(text) -> dict:
+    """{layer name: its Connected to cell} from a summary's rows (one row per layer)."""
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("Layer (type)"))
+    column = header.index("Connected to")
+    rows = [line for line in lines if " (" in line and line != header and
+            not line.startswith("Model")]
+    names = [row.split(" (")[0] for row in rows]
+    assert len(names) == len(set(names)), "a layer has more than one row"
+    return {name: row[column:].strip() for name, row in zip(names, rows)}
+
+
+def test_summary_connected_to_as_keras_3_prints_it():
+    # The cells Keras 3.x prints for this graph (keras.Model(...).summary(), checked with the
+    # keras package): name[call][output]; a shared layer has one row listing every call's inputs.
+    a, b = ks.Input((4,), name="a"), ks.Input((3,), name="b")
+    h, h2 = Dense(8, name="dense")(a), Dense(8, name="dense_1")(b)
+    s = ks.layers.Add(name="add")([h, h2])
+    shared = Dense(2, name="dense_2")
+    model = ks.Model([a, b], [shared(s), shared(h)])
+    assert _connected_to(summary_text(model)) == {
+        "a": "-", "b": "-", "dense": "a[0][0]", "dense_1": "b[0][0]",
+        "add": "dense[0][0], dense_1[0][0]", "dense_2": "add[0][0], dense[0][0]"}
+    # a tensor from a later call of a layer, the second output of a two-output model (Keras 3
+    # prints the same cells for this graph too)
+    inner = two_output_model()
+    x = ks.Input((4,), name="x2")
+    first, second = inner(x)
+    again = shared(Dense(8, name="widen")(second))            # shared's call 2
+    out = shared(Dense(8, name="widen2")(again))             # call 3
+    outer = ks.Model(x, [first, out])
+    assert _connected_to(summary_text(outer)) == {           # only this graph's calls of dense_2
+        "x2": "-", inner.name: "x2[0][0]", "widen": f"{inner.name}[0][1]",
+        "dense_2": "widen[0][0], widen2[0][0]", "widen2": "dense_2[2][0]"}
+
+
 # ----- predict's structures -------------------------------------------------------------------------
 def test_predict_returns_list_for_list_outputs():
     model = two_output_model()

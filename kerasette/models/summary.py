@@ -1,8 +1,10 @@
 """`model.summary()`: one row per layer (name, type, output shape, parameters) and the totals.
 
 A Sequential model's table has three columns, as Keras prints it; a functional or subclassed
-model's adds "Connected to": the layers whose outputs each layer reads (Keras's fourth column).
-A shared layer has one row per call.
+model's adds "Connected to" (Keras's fourth column): every tensor the layer reads, written as Keras 3
+writes it, `name[call][output]` (the producing layer, which of its calls made the tensor, which of
+that call's outputs). As in Keras 3 a shared layer has one row: its calls' inputs in call order,
+the last call's output shape.
 """
 
 from ..graph.tracing import defines_call
@@ -19,14 +21,17 @@ def summary_lines(model, line_length=None, positions=None, show_trainable=False)
     rows = [header]
     inputs = [t.node for t in graph.inputs]
     nodes = graph.nodes if defines_call(model) or not connected else inputs + graph.nodes
+    calls = {}  # id(layer) -> its nodes in this graph, in order
     for node in nodes:
-        layer = node.layer
-        shapes = [t.shape for t in node.outputs]
+        calls.setdefault(id(node.layer), []).append(node)
+    for layer_nodes in calls.values():
+        layer = layer_nodes[0].layer
+        shapes = [t.shape for t in layer_nodes[-1].outputs]
         frozen = "" if layer.trainable or not layer.weights else " [frozen]"
         row = [f"{layer.name} ({type(layer).__name__}){frozen}",
                str(shapes[0] if len(shapes) == 1 else shapes), f"{layer.count_params():,}"]
         if connected:
-            row.append(", ".join(_source(t) for t in node.inputs) or "-")
+            row.append(", ".join(_source(t) for n in layer_nodes for t in n.inputs) or "-")
         if show_trainable:
             row.append("Y" if layer.trainable else "N")
         rows.append(row)
@@ -48,10 +53,12 @@ def summary_lines(model, line_length=None, positions=None, show_trainable=False)
 
 
 def _source(t) -> str:
+    """Keras's `name[call][output]` for the tensor `t`."""
     node = t.node
     if node is None:
-        return t.name or "?"
-    return node.layer.name if len(node.outputs) == 1 else f"{node.layer.name}[{t.index}]"
+        return f"{t.name or '?'}[0][0]"
+    call = next((i for i, n in enumerate(node.layer._inbound_nodes) if n is node), 0)
+    return f"{node.layer.name}[{call}][{t.index}]"
 
 
 def _widths(n: int, line_length: int, positions):
