@@ -213,6 +213,19 @@ def test_predict_returns_dict_for_dict_outputs():
     assert out["reg"].shape == (6, 2) and out["cls"].shape == (6, 1)
 
 
+@pytest.mark.parametrize("structure", ["list", "dict"])
+def test_predict_on_batch_takes_several_inputs_as_one_batch(structure):
+    model = two_input_model()
+    a, b = (t.numpy() for t in data(5, 3, 2))
+    x = [a, b] if structure == "list" else {"b": b, "a": a}
+    calls = []
+    forward = model._forward
+    model._forward = lambda *args, **kw: calls.append(1) or forward(*args, **kw)
+    out = model.predict_on_batch(x)
+    assert len(calls) == 1 and out.shape == (5, 1)  # all 5 rows in one forward, not 2 per batch
+    np.testing.assert_allclose(out, model.predict([a, b], verbose=0), rtol=1e-6, atol=1e-6)
+
+
 # ----- a functional model trains exactly like its Sequential twin ------------------------------------
 def disk(n, seed=0):
     """The seeds' task: points in the unit square, one-hot "inside the disk of area 1/2"."""

@@ -81,7 +81,8 @@ def check_metric_id(ident, arg):
 
 def single_batch_size(x, name="x") -> int:
     """The batch size of `x` for `predict_on_batch`: one array-like batch (an array, tensor, list or
-    DataFrame), never a generator, Dataset or scalar; TypeError naming `name` otherwise."""
+    DataFrame; for several inputs, the first input's), never a generator, Dataset or scalar;
+    TypeError naming `name` otherwise."""
     if isinstance(x, (str, bytes, numbers.Number)) or x is None or not hasattr(x, "__len__") \
             or not (isinstance(x, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(x, "__array__")):
         raise TypeError(f"Invalid {name}: predict_on_batch expects one batch as an array, tensor "

@@ -129,8 +129,7 @@ class Evaluation:
             as_numpy, out_device = True, None
             n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
-            first = next(iter(x.values())) if isinstance(x, dict) else \
-                x[0] if isinstance(x, (list, tuple)) and not _is_array_like(x) else x
+            first = _first_input(x)
             as_numpy = not isinstance(first, torch.Tensor)
             out_device = None if as_numpy else first.device
             xt = self._prepare_x(x)
@@ -181,7 +180,7 @@ class Evaluation:
 
     def predict_on_batch(self, x):
         """Outputs for one batch (same conversions as predict)."""
-        return self.predict(x, batch_size=single_batch_size(x), verbose=0)
+        return self.predict(x, batch_size=single_batch_size(_first_input(x)), verbose=0)
 
     def _call_on_data(self, x, training=False) -> torch.Tensor:
         """`model(x)`: the outputs for one batch as a tensor on the model's device (Keras's call).
@@ -199,3 +198,13 @@ class Evaluation:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+def _first_input(x):
+    """The first input's data in `x`: a dict's first value or a list's / tuple's first entry when
+    they hold one array per input, else `x` itself."""
+    if isinstance(x, dict):
+        return next(iter(x.values()), None)
+    if isinstance(x, (list, tuple)) and x and not _is_array_like(x):
+        return x[0]
+    return x
