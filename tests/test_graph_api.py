@@ -135,6 +135,80 @@ def test_get_layer_for_every_model_kind():
     assert inner.get_layer("inner_dense") is inner.layers[0]
 
 
+# ----- layer.input / layer.output, model.input / model.output (Keras's names) ------------------------
+def test_feature_extractor_from_a_layers_output():
+    # The common Keras idiom: cut a trained graph at a hidden layer.
+    x = ks.Input((3,), name="x")
+    hidden = Dense(4, activation="tanh", name="hidden")
+    model = ks.Model(x, Dense(1, name="out")(hidden(x)))
+    assert model.input is x and hidden.input is x and model.output is model.get_layer("out").output
+    features = ks.Model(model.input, model.get_layer("hidden").output)
+    data_x = data(5, 3)[0]
+    kernel, bias = (torch.as_tensor(w) for w in hidden.get_weights())
+    np.testing.assert_allclose(features.predict(data_x, verbose=0), torch.tanh(data_x @ kernel + bias),
+                               rtol=1e-6, atol=1e-6)
+    assert features.get_layer("hidden") is hidden  # the same layer, the same weights
+
+
+def test_input_and_output_keep_the_given_structures():
+    a, b = ks.Input((3,), name="a"), ks.Input((2,), name="b")
+    cat = Concatenate()
+    h = cat([a, b])
+    reg, cls = Dense(2, name="reg")(h), Dense(1, name="cls")(h)
+    as_dict = ks.Model({"first": a, "second": b}, {"r": reg, "c": cls})
+    assert as_dict.input == {"first": a, "second": b} and as_dict.output == {"r": reg, "c": cls}
+    as_list = ks.Model([a, b], [reg, cls])
+    assert as_list.input == [a, b] and as_list.output == [reg, cls]
+    assert cat.input == [a, b] and cat.output is h  # a call on several tensors: a list
+    assert a.node.layer.input is a and a.node.layer.output is a  # an InputLayer reads itself
+
+    seq = ks.Sequential([ks.Input((3,)), Dense(2, name="s1")])
+    assert seq.input is seq.inputs[0] and seq.output is seq.outputs[0]
+    assert seq.get_layer("s1").input is seq.input
+
+    net = Net()
+    net.build((None, 3))
+    assert tuple(net.input.shape) == (None, 3) and tuple(net.output.shape) == (None, 1)
+
+
+def test_input_of_a_shared_layer_is_its_first_call():
+    a, b = ks.Input((3,), name="a"), ks.Input((3,), name="b")
+    shared = Dense(2, name="shared")
+    first = shared(a)
+    shared(b)
+    assert shared.input is a and shared.output is first
+
+
+def test_input_before_any_symbolic_call_is_a_clear_error():
+    with pytest.raises(AttributeError, match=r"'lonely' has never been called.*ks.Input"):
+        _ = Dense(2, name="lonely").output
+    with pytest.raises(ValueError, match="not built"):
+        _ = ks.Sequential([Dense(2)]).input
+
+
+def test_sequential_starting_with_a_built_model_is_built_at_once():
+    inner = ks.Sequential([ks.Input((4,)), Dense(3, name="inner_d")], name="inner")
+    outer = ks.Sequential([inner, Dense(1, name="head")])
+    assert outer.built and outer.input_shape == (None, 4) and outer.count_params() == 15 + 4
+    inner.trainable = False
+    assert [w.name for w in outer.trainable_weights] == ["head/kernel", "head/bias"]
+    assert len(outer.non_trainable_weights) == 2
+    x = data(3, 4)[0]
+    np.testing.assert_allclose(outer.predict(x, verbose=0),
+                               outer.get_layer("head")(inner(x)).detach(), rtol=1e-6, atol=1e-6)
+    # an integer input (token ids) keeps its dtype in the outer model
+    tokens = ks.Sequential([ks.Input((5,), dtype="int64"), ks.layers.Embedding(10, 2)])
+    assert ks.Sequential([tokens, ks.layers.Flatten()]).inputs[0].dtype == torch.int64
+
+
+def test_a_layer_takes_a_numpy_batch_as_keras_does():
+    layer = Dense(2)
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    out = layer(x)
+    assert isinstance(out, torch.Tensor)
+    torch.testing.assert_close(out, layer(torch.from_numpy(x)))
+
+
 def summary_text(model) -> str:
     out = io.StringIO()
     model.summary(print_fn=lambda line: print(line, file=out))

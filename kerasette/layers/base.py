@@ -22,6 +22,7 @@ used twice in one graph and a `predict` in the middle of a training step cannot 
 
 import re
 
+import numpy as np
 import torch
 
 from .. import config
@@ -261,9 +262,11 @@ class Layer:
         if isinstance(x, (list, tuple)) and x and all(isinstance(t, torch.Tensor) for t in x):
             self._maybe_build([tuple(t.shape) for t in x])
             return self.forward([self._cast(t) for t in x], training)[0]
+        if isinstance(x, np.ndarray):  # as Keras: a NumPy batch is taken as a tensor
+            x = torch.from_numpy(x)
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"Layer '{self.name}' expects a torch.Tensor (or a symbolic tensor from "
-                            f"ks.Input), received {type(x).__name__}")
+            raise TypeError(f"Layer '{self.name}' expects a torch.Tensor or NumPy array (or a "
+                            f"symbolic tensor from ks.Input), received {type(x).__name__}")
         self._maybe_build(tuple(x.shape))
         return self.forward(self._cast(x), training)[0]
 
@@ -273,6 +276,29 @@ class Layer:
         if not x.is_floating_point():
             return x.to(config.floatx_dtype())
         return x
+
+    # ----- the first symbolic call (Keras's layer.input / layer.output) -----------------------
+    @property
+    def input(self):
+        """The symbolic tensor(s) this layer read the first time it was called on symbolic tensors
+        (a list for a call on several), e.g. to cut a feature extractor out of a trained graph:
+        `ks.Model(model.input, model.get_layer("hidden").output)`."""
+        node = self._first_call("input")
+        return list(node.inputs) if node.several else node.inputs[0]
+
+    @property
+    def output(self):
+        """The symbolic tensor(s) this layer produced the first time it was called on symbolic
+        tensors (a list for a layer with several outputs)."""
+        node = self._first_call("output")
+        return list(node.outputs) if node.multi_output else node.outputs[0]
+
+    def _first_call(self, what: str):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called on symbolic tensors, "
+                                 f"so it has no {what}: call it on ks.Input(...) or on another "
+                                 f"layer's output first")
+        return self._inbound_nodes[0]
 
     # ----- serialisation --------------------------------------------------------------------
     def get_config(self) -> dict:

@@ -35,9 +35,13 @@ class InputLayer(Layer):
         self.input_spec = shape
         self.built = True
         node = Node(self, [], several=False)
-        self.output = KerasTensor((None, *shape), dtype, node, 0, self.name)
-        node.outputs.append(self.output)
-        self._inbound_nodes.append(node)
+        node.outputs.append(KerasTensor((None, *shape), dtype, node, 0, self.name))
+        self._inbound_nodes.append(node)  # `output` (Layer's property) is this tensor
+
+    @property
+    def input(self):
+        """An input layer reads nothing: as in Keras, its input is its output tensor."""
+        return self.output
 
     def forward(self, x, training=False):
         return x, _identity

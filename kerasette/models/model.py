@@ -65,6 +65,7 @@ class Model(Trainer, Layer):
         if (inputs is None) != (outputs is None):
             raise ValueError(f"Invalid arguments: a functional model needs both inputs and outputs, "
                              f"received {'inputs' if inputs is not None else 'outputs'} only")
+        self._input_keys = list(inputs) if isinstance(inputs, dict) else None
         if inputs is not None:
             self._set_graph(*_flatten_io(inputs, "inputs"), outputs)
         if not trainable:
@@ -128,6 +129,24 @@ class Model(Trainer, Layer):
         if bad:
             raise ValueError(f"Model '{self.name}' expects inputs of shape {expected}, received "
                              f"{got}")
+
+    @property
+    def input(self):
+        """The model's input tensor(s) as given to `ks.Model(inputs, ...)` (Keras's `model.input`):
+        a tensor, a list or a dict; a Sequential or subclassed model's one input (a list for
+        several)."""
+        self._require_built("input")
+        ins = self._graph.inputs
+        if self._input_structure == "dict":
+            return dict(zip(self._input_keys, ins))
+        return ins[0] if self._input_structure == "single" else list(ins)
+
+    @property
+    def output(self):
+        """The model's output tensor(s) as given to `ks.Model(..., outputs)`: a tensor, a list or a
+        dict."""
+        self._require_built("output")
+        return self._output_structure
 
     @property
     def inputs(self) -> list:

@@ -58,8 +58,8 @@ class Sequential(Model):
                             f"{type(layer).__name__}")
         if any(layer is other for other in self._layers):
             raise ValueError(f"Invalid layer: '{layer.name}' is already in the model")
-        if not self._layers and self._input_layer is None and layer.input_shape_arg is not None:
-            self._input_layer = InputLayer(layer.input_shape_arg)  # Keras's Dense(..., input_shape=)
+        if not self._layers and self._input_layer is None:
+            self._input_layer = _input_fixed_by(layer)
         self._layers.append(layer)
         if rebuild and self._input_layer is not None:
             self._build_chain()
@@ -110,3 +110,14 @@ class Sequential(Model):
         if config.get("input_shape") is not None:
             model.build((None, *config["input_shape"]))
         return model
+
+
+def _input_fixed_by(first: Layer):
+    """The InputLayer a first layer already fixes, or None: Keras's `Dense(..., input_shape=)`, or a
+    built model with one input (Keras builds `Sequential([base_model, ...])` at once)."""
+    if first.input_shape_arg is not None:
+        return InputLayer(first.input_shape_arg)
+    if isinstance(first, Model) and first.built and len(first.inputs) == 1:
+        t = first.inputs[0]
+        return InputLayer(t.shape[1:], dtype=t.dtype)
+    return None
