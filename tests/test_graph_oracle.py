@@ -397,3 +397,68 @@ def test_sample_weight_per_output():
         want = oracle.step(lr_ + lc)
         assert abs(got - want) <= TOL, (i, got, want)
     oracle.assert_weights(model)
+
+
+# ----- composite layers that change the shape or split; Lambda layers ------------------------------
+class Widen(ks.layers.Layer):
+    """tanh(x W1) -> (width), a composite layer whose output is wider than its input."""
+
+    def __init__(self, width, **kwargs):
+        super().__init__(**kwargs)
+        self.proj = Dense(width, activation="tanh")
+
+    def call(self, inputs, training=False):
+        return self.proj(inputs)
+
+
+class Split(ks.layers.Layer):
+    """Two heads of different widths from one input: a composite layer with two outputs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.left, self.right = Dense(2), Dense(3, activation="tanh")
+
+    def call(self, inputs, training=False):
+        return [self.left(inputs), self.right(inputs)]
+
+
+def test_composite_layers_that_change_shape_and_split():
+    x_in = ks.Input((3,))
+    widen, split, head = Widen(6), Split(), Dense(1)
+    h = widen(x_in)
+    left, right = split(h)
+    assert tuple(h.shape) == (None, 6) and [tuple(t.shape) for t in (left, right)] == [(None, 2),
+                                                                                      (None, 3)]
+    model = ks.Model(x_in, head(Concatenate()([left, right])))
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+
+    def loss_fn(P, x, y):
+        h = dense(P[widen.proj], x, torch.tanh)
+        both = torch.cat([dense(P[split.left], h), dense(P[split.right], h, torch.tanh)], -1)
+        return mse(dense(P[head], both), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 1, seed=100 + i))))
+
+
+def test_lambda_layers_train_through_their_traced_ops():
+    a_in, b_in = ks.Input((3,)), ks.Input((3,))
+    stem, head = Dense(4, activation="tanh"), Dense(2)
+    h = stem(a_in)
+    bump = ks.layers.Lambda(lambda t: ks.ops.square(t) - t * 0.5)            # ops and operators
+    scale = ks.layers.Lambda(lambda t, k: ks.ops.exp(t) * k, arguments={"k": 0.25})
+    gate = ks.layers.Lambda(lambda ts: ks.ops.sigmoid(ts[0]) * ts[1])        # two inputs
+    mixed = gate([Dense(4, name="gate_in")(b_in), scale(bump(h))])
+    model = ks.Model([a_in, b_in], head(mixed + h))
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+
+    def loss_fn(P, x, y):
+        a, b = x
+        h = dense(P[stem], a, torch.tanh)
+        g = torch.sigmoid(dense(P[model.get_layer("gate_in")], b))
+        return mse(dense(P[head], g * (torch.exp(h * h - h * 0.5) * 0.25) + h), y)
+
+    train_both(model, oracle, loss_fn, batches_of(lambda i: (
+        (randn(8, 3, seed=i), randn(8, 3, seed=50 + i)), randn(8, 2, seed=100 + i))))

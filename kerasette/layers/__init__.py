@@ -14,6 +14,7 @@ from .dense import Dense
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .embedding import Embedding
+from .lambda_layer import Lambda
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .merging_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
@@ -55,7 +56,7 @@ def register(cls: type) -> type:
 for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax, GELU,
              Softplus, Dropout, Flatten,
              Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-             Reshape, Permute, RepeatVector, Identity):
+             Reshape, Permute, RepeatVector, Identity, Lambda):
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
@@ -115,7 +116,7 @@ __all__ = [
     "Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU",
     "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
     "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-    "Reshape", "Permute", "RepeatVector", "Identity",
+    "Reshape", "Permute", "RepeatVector", "Identity", "Lambda",
     "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
     "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",

@@ -237,6 +237,10 @@ class Layer:
                              f"{received}")
 
     def compute_output_shape(self, input_shape) -> tuple:
+        graph = self.__dict__.get("_call_graph")
+        if graph is not None:  # a composite layer: the shapes its traced call() produced
+            shapes = [tuple(t.shape) for t in graph.outputs]
+            return shapes[0] if len(shapes) == 1 else shapes
         return tuple(input_shape)
 
     def forward(self, x: torch.Tensor, training: bool = False):
