@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import kerasette as ks
 from kerasette import ops
 from kerasette.ops.elementwise_layers import BinaryOp, UnaryOp
+from kerasette.ops.get_item import GetItemOp
 from kerasette.ops.reduction_layers import ReduceOp
 from kerasette.ops.shape_layers import (
     ConcatenateOp,
@@ -505,3 +506,67 @@ def test_binary_backward_matches_autograd_for_any_broadcast(data):
     da, db = backward(dy)
     torch.testing.assert_close(da, ar.grad)
     torch.testing.assert_close(db, br.grad)
+
+
+# ----- x[key] on symbolic tensors (kerasette/ops/get_item.py) --------------------------------------
+GET_ITEM_KEYS = [
+    (slice(None), 1),                       # x[:, 1]
+    (Ellipsis, slice(None, 2)),             # x[..., :2]
+    (slice(None), None, slice(1, 3)),       # x[:, None, 1:3]
+    (Ellipsis, 1, slice(None, None, 2)),    # x[..., 1, ::2]
+    (slice(None), -1, slice(-3, None)),     # negative indices
+]
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("key", GET_ITEM_KEYS)
+def test_get_item_gradients_and_shapes(key):
+    layer, x = GetItemOp(key), rand(3, 4, 5, seed=8)
+    assert check_gradients(layer, x)["input"] < TOL
+    y, backward = layer.forward(x)
+    xr = x.clone().requires_grad_(True)
+    dy = rand(*y.shape, seed=9)
+    xr[key].backward(dy)
+    torch.testing.assert_close(y, x[key])
+    torch.testing.assert_close(backward(dy), xr.grad)
+    symbolic = ks.Input((4, 5))[key]
+    assert symbolic.shape == (None, *y.shape[1:])
+    spec = json.loads(json.dumps(ks.layers.serialize(layer)))
+    torch.testing.assert_close(ks.layers.deserialize(spec).forward(x)[0], y)
+
+
+def test_get_item_on_unknown_sizes():
+    x = ks.Input((None, 3))
+    assert x[:, :2].shape == (None, 2, 3)      # a fixed slice of an unknown length: 2 (if long enough)
+    assert x[:, 1:].shape == (None, None, 3)   # the rest of an unknown length: unknown
+    assert x[..., 0].shape == (None, None)
+
+
+@pytest.mark.parametrize("index, error, match", [
+    (lambda x: x[0], ValueError, r"would index the batch axis; start the key with ':'"),
+    (lambda x: x[None], ValueError, "would index the batch axis"),
+    (lambda x: x[..., 0, 0, 0], ValueError, "would index the batch axis"),
+    (lambda x: x[:, [0, 1]], TypeError, "basic indexing"),
+    (lambda x: x[:, torch.tensor([0])], TypeError, "basic indexing"),
+    (lambda x: x[:, True], TypeError, "basic indexing"),
+    (lambda x: x[:, ::-1], ValueError, "step must be positive"),
+    (lambda x: x[:, 0.5], TypeError, "basic indexing"),
+    (lambda x: x[:, 9], ValueError, "out of bounds"),
+])
+def test_get_item_refuses_what_it_cannot_differentiate(index, error, match):
+    with pytest.raises(error, match=match):
+        index(ks.Input((4, 5)))
+
+
+@pytest.mark.usefixtures("float64")
+def test_slices_in_a_model_train_and_save(tmp_path):
+    inputs = ks.Input((3,))
+    h = ks.layers.Dense(6, activation="tanh")(inputs)
+    model = ks.Model(inputs, ks.layers.Dense(1)(h[:, 1:4] * h[:, :3] + h[:, 5:]))
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    x, y = rand(16, 3, seed=1), rand(16, 1, seed=2)
+    history = model.fit(x, y, epochs=3, batch_size=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "m.keras")
+    again = ks.models.load_model(tmp_path / "m.keras")
+    torch.testing.assert_close(again.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -99,6 +99,12 @@ class KerasTensor:
     def __rtruediv__(self, other):
         return self._merge(other, "Divide", reverse=True)
 
+    def __getitem__(self, key):
+        """`x[:, 0]`, `x[..., :2]`: basic indexing as a graph node (kerasette/ops/get_item.py)."""
+        from ..ops.get_item import GetItemOp
+
+        return GetItemOp(key)(self)
+
     def __neg__(self):
         from .. import ops
 
