@@ -252,17 +252,34 @@ def test_failed_compile_keeps_the_previous_settings():
     assert model.optimizer is opt and isinstance(model.loss, ks.losses.MeanSquaredError)
 
 
-def test_compile_all_frozen_is_a_clear_error():
+def test_a_frozen_model_compiles_and_evaluates_but_does_not_fit():
+    # Keras compiles a frozen model (to evaluate it); a fit that cannot learn is refused here
     model = ks.Sequential([ks.Input((2,)), Dense(3, trainable=False)])
-    with pytest.raises(ValueError, match="trainable"):
-        model.compile("sgd", "mse")
-    assert not model.compiled
+    model.compile("sgd", "mse", metrics=["mae"])
+    x, y = np.ones((4, 2)), np.full((4, 3), 5.0)
+    before = model.get_weights()
+    loss, mae = model.evaluate(x, y, verbose=0)
+    assert loss > 0 and mae > 0
+    for call in (lambda: model.fit(x, y, verbose=0), lambda: model.train_on_batch(x, y)):
+        with pytest.raises(ValueError, match=r"no trainable weights, so (fit|train_on_batch)\(\) "
+                                             r"would change nothing.*evaluate"):
+            call()
+    assert same(model.get_weights(), before) and model.history is None
+    model.layers[0].trainable = True  # unfrozen after that compile: fit builds the optimizer
+    model.fit(x, y, verbose=0)
+    assert not same(model.get_weights(), before)
 
 
-def test_compile_all_frozen_unbuilt_is_a_clear_error():
+def test_a_frozen_unbuilt_model_is_refused_by_fit_before_building():
     model = ks.Sequential([Dense(3, trainable=False), Dense(2, trainable=False)])
-    with pytest.raises(ValueError, match="trainable"):
-        model.compile("sgd", "mse")
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="no trainable weights"):
+        model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+    assert not model.built
+    model.layers[1].trainable = True  # unfreeze one layer, compile again: it trains
+    model.compile(ks.optimizers.SGD(0.1), "mse")
+    model.fit(np.ones((4, 2)), np.ones((4, 2)), verbose=0)
+    assert model.built and len(model.trainable_weights) == 2
 
 
 def test_freezing_a_layer_then_recompiling_trains_only_the_rest():

@@ -114,12 +114,7 @@ class Trainer(Evaluation):
             metrics, "metrics")
         weighted_ids = weighted_metrics if isinstance(weighted_metrics, (list, tuple, dict)) else \
             as_list(weighted_metrics, "weighted_metrics")
-        if self.built and not self.trainable_weights or not self.built and self.layers and not any(
-                layer.trainable for layer in self.layers):
-            raise ValueError(f"Invalid model: '{self.name}' has no trainable weights to compile "
-                             f"(every layer is frozen with trainable=False, or none has weights); "
-                             f"unfreeze a layer first")
-        if self.built:
+        if self.built and self.trainable_weights:  # a frozen model compiles too (evaluate it)
             opt.build(self.weights)
         self.optimizer, self.loss = opt, loss_obj
         self._loss_spec, self._loss_weights_spec = loss_obj, loss_weights
@@ -136,7 +131,8 @@ class Trainer(Evaluation):
         self._pack_weights()
         if not self.compiled:
             return
-        self.optimizer.build(self.weights)
+        if self.trainable_weights:
+            self.optimizer.build(self.weights)
         names = self.output_names
         losses = resolve_losses(self._loss_spec, names) if self._loss_spec is not None else None
         weights = resolve_loss_weights(self._loss_weights_spec, names)
@@ -228,6 +224,18 @@ class Trainer(Evaluation):
         if not self.compiled or self.loss is None:
             raise NotCompiledError(f"You must call compile(optimizer=..., loss=...) before {what}()")
 
+    def _require_trainable(self, what: str) -> None:
+        """ValueError when nothing would change: every layer frozen, or no weights at all (Keras
+        warns and runs; a fit that cannot learn is almost always a mistake)."""
+        if self.built and not self.trainable_weights or not self.built and self.layers and not any(
+                layer.trainable for layer in self.layers):
+            raise ValueError(f"Invalid model: '{self.name}' has no trainable weights, so {what}() "
+                             f"would change nothing (every layer is frozen with trainable=False, "
+                             f"or none has weights); unfreeze a layer and compile again, or use "
+                             f"evaluate()")
+        if self.built and self.optimizer.buffer is None:  # compiled while everything was frozen
+            self.optimizer.build(self.weights)
+
     # ----- metrics ---------------------------------------------------------------------------
     def _resolve_metrics(self, y_sample) -> None:
         """Turn metric ids into objects once the label and output shapes are known (one sample
@@ -282,6 +290,7 @@ class Trainer(Evaluation):
         """Train for `epochs` epochs; returns the `History` (Keras 3 semantics; see DESIGN.md §1)."""
         # --- every argument is checked before anything changes -------------------------------
         self._require_compiled("fit")
+        self._require_trainable("fit")
         batch_size = batch_size_arg(batch_size, "batch_size")
         validation_batch_size = batch_size_arg(validation_batch_size or batch_size,
                                                 "validation_batch_size")
@@ -401,6 +410,7 @@ class Trainer(Evaluation):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics) of that batch."""
         self._require_compiled("train_on_batch")
+        self._require_trainable("train_on_batch")
         xt, yt, swt = self._prepare_xy(x, y, sample_weight)
         cw = fit_data.class_weights(self, class_weight, yt)
         if cw is not None:
