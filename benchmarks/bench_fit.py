@@ -3,6 +3,7 @@
     python benchmarks/bench_fit.py            # seeds' task + compute-bound net
     python benchmarks/bench_fit.py --quick    # fewer rounds
     python benchmarks/bench_fit.py --threads 0   # torch's default thread count (1 by default here)
+    python benchmarks/bench_fit.py --only compute --rounds 30   # one task, more rounds
 
 1. The seeds' task exactly as DESIGN.md states it: 1000 points, MLP 2-25-25-25-2 (ReLU), MSE,
    SGD lr 0.1, batch 10, 50 epochs (5000 steps), `verbose=0`. Contenders run alternately in one
@@ -138,6 +139,11 @@ def compute_bound(rounds):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=9,
+                        help="alternating rounds per task (default 9; --quick: 3); on a noisy shared "
+                             "machine more rounds narrow the quartiles printed with each target")
+    parser.add_argument("--only", choices=("seeds", "compute"),
+                        help="run one of the two tasks")
     parser.add_argument("--memory-child")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch intra-op threads for every contender (default 1; 0 = torch's "
@@ -149,8 +155,11 @@ def main():
         peak_memory_child(args.memory_child)
         return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    seeds_task(3 if args.quick else 9)
-    compute_bound(3 if args.quick else 9)
+    rounds = 3 if args.quick else args.rounds
+    if args.only != "compute":
+        seeds_task(rounds)
+    if args.only != "seeds":
+        compute_bound(rounds)
 
 
 if __name__ == "__main__":
