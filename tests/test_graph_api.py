@@ -268,6 +268,47 @@ def test_summary_connected_to_as_keras_3_prints_it():
         "dense_2": "widen[0][0], widen2[0][0]", "widen2": "dense_2[2][0]"}
 
 
+def _rows(text) -> list:
+    return [line for line in text.splitlines() if " (" in line and not line.startswith(("Model",
+                                                                                       "Layer"))]
+
+
+def test_summary_columns_as_keras_3_chooses_them():
+    # Keras 3 adds "Connected to" only for a graph that is not a plain chain
+    x = ks.Input((4,), name="x")
+    chain = ks.Model(x, Dense(2, name="o")(Dense(8, name="h")(x)))
+    text = summary_text(chain)
+    assert "Connected to" not in text
+    assert [r.split()[0] for r in _rows(text)] == ["x", "h", "o"]  # the InputLayer row stays
+    shared = Dense(4, name="twice")
+    looped = ks.Model(x, shared(shared(x)))  # a chain, but one layer called twice
+    assert "Connected to" in summary_text(looped)
+    net = Net()
+    net.build((None, 3))
+    assert "Connected to" not in summary_text(net)  # subclassed: a list of layers, as Keras
+
+
+def test_summary_expand_nested_layer_range_and_trainable():
+    inner = ks.Sequential([ks.Input((4,)), Dense(3, name="i1"), Dense(3, name="i2")], name="inner")
+    b, c = ks.Input((4,), name="b"), ks.Input((4,), name="c")
+    outer = ks.Model([b, c], Dense(1, name="head")(ks.layers.Add(name="add")([inner(b), inner(c)])))
+    out = io.StringIO()
+    outer.summary(expand_nested=True, show_trainable=True,
+                  print_fn=lambda line: print(line, file=out))
+    rows = [r.split() for r in _rows(out.getvalue())]
+    assert [r[0] if r[0] != "└" else "└ " + r[1] for r in rows] == [
+        "b", "c", "inner", "└ i1", "└ i2", "add", "head"]
+    assert [r[-1] for r in rows] == ["-", "-", "Y", "Y", "Y", "-", "Y"]  # "-": no weights
+    assert rows[3][-2] == "-"  # a nested row's connections are inside the nested model
+    out = io.StringIO()
+    outer.summary(layer_range=["inn", "ad"], print_fn=lambda line: print(line, file=out))
+    assert [r.split()[0] for r in _rows(out.getvalue())] == ["inner", "add"]
+    with pytest.raises(ValueError, match=r"'nope' matches no layer name; the layers are \['b'"):
+        outer.summary(layer_range=["nope", "add"])
+    with pytest.raises(ValueError, match="Invalid layer_range: expected two layer names"):
+        outer.summary(layer_range="inner")
+
+
 # ----- predict's structures -------------------------------------------------------------------------
 def test_predict_returns_list_for_list_outputs():
     model = two_output_model()

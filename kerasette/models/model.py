@@ -346,14 +346,15 @@ class Model(Trainer, Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
         """Print layers, output shapes and parameter counts (trainable / frozen totals), with
-        Keras's arguments (`expand_nested` and `layer_range` are accepted and have no effect)."""
+        Keras's arguments (see kerasette/models/summary.py)."""
         from .summary import summary_lines
 
         self._require_built("summary")
         if print_fn is not None and not callable(print_fn):
             raise TypeError(f"Invalid print_fn: expected a function taking a line, received "
                             f"{type(print_fn).__name__}")
-        for line in summary_lines(self, line_length, positions, show_trainable):
+        for line in summary_lines(self, line_length, positions, show_trainable, expand_nested,
+                                  layer_range):
             (print_fn or print)(line)
 
     # ----- random state (for exact resumption) -----------------------------------------------
