@@ -462,3 +462,39 @@ def test_lambda_layers_train_through_their_traced_ops():
 
     train_both(model, oracle, loss_fn, batches_of(lambda i: (
         (randn(8, 3, seed=i), randn(8, 3, seed=50 + i)), randn(8, 2, seed=100 + i))))
+
+
+# ----- a Keras-style custom layer: add_weight in build, ops on its weights in call ----------------
+class GatedLinear(ks.layers.Layer):
+    """x W + b, scaled by a per-feature gate, with a residual s * x: each weight read by ops in
+    call(), `scale` twice (as the left operand once)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
+        self.b = self.add_weight(shape=(self.units,), initializer="random_normal")
+        self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
+
+    def call(self, inputs):
+        z = ks.ops.matmul(inputs, self.w) + self.b
+        return self.scale * ks.ops.tanh(z) + ks.ops.multiply(z, self.scale) - (inputs @ self.w)
+
+
+def test_keras_style_custom_layer_trains_its_weights():
+    x_in = ks.Input((3,))
+    custom, head = GatedLinear(3), Dense(1)
+    model = ks.Model(x_in, head(custom(x_in)))
+    assert [w.name.split("/")[-1] for w in custom.weights] == ["variable", "variable_1", "scale"]
+    model.compile(optimizer=ks.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+
+    def loss_fn(P, x, y):
+        w, b, s = P[custom]
+        z = x @ w + b
+        return mse(dense(P[head], s * torch.tanh(z) + z * s - x @ w), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 1, seed=100 + i))))

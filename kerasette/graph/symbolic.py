@@ -99,6 +99,16 @@ class KerasTensor:
     def __rtruediv__(self, other):
         return self._merge(other, "Divide", reverse=True)
 
+    def __matmul__(self, other):
+        from .. import ops
+
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        from .. import ops
+
+        return ops.matmul(other, self)
+
     def __getitem__(self, key):
         """`x[:, 0]`, `x[..., :2]`: basic indexing as a graph node (kerasette/ops/get_item.py)."""
         from ..ops.get_item import GetItemOp

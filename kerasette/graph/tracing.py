@@ -22,6 +22,13 @@ needs it.
 from .executor import Graph
 from .symbolic import KerasTensor, is_symbolic
 
+_TRACING: list = []  # the layers whose call() is being traced now (innermost last)
+
+
+def tracing():
+    """The layer whose call() is being traced now, or None."""
+    return _TRACING[-1] if _TRACING else None
+
 
 def defines_call(obj) -> bool:
     """True when the object's class (not kerasette's base classes) defines `call`."""
@@ -37,6 +44,7 @@ def trace_call(owner, input_shape):
     shapes = input_shape if several else [input_shape]
     inputs = [InputLayer(tuple(s[1:]), name=f"{owner.name}_input" + (f"_{i}" if several else ""))
               .output for i, s in enumerate(shapes)]
+    _TRACING.append(owner)
     try:
         outputs = owner.call(inputs if several else inputs[0])
     except TypeError as e:
@@ -45,6 +53,8 @@ def trace_call(owner, input_shape):
         raise TypeError(f"'{owner.name}'.call() could not be traced on symbolic inputs of shape "
                         f"{input_shape}: {e}. call() runs once on symbolic tensors (ks.Input), so "
                         f"it may only call layers (and ks.ops) on them, not branch on values") from e
+    finally:
+        _TRACING.pop()
     flat = list(outputs.values()) if isinstance(outputs, dict) else \
         list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     if not flat or not all(isinstance(t, KerasTensor) for t in flat):
@@ -75,4 +85,4 @@ def run_nested(graph: Graph, x, training: bool):
     return (outs if several_out else outs[0]), backward
 
 
-__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic"]
+__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic", "tracing"]

@@ -126,10 +126,29 @@ class Layer:
         self.input_spec: tuple | None = None  # expected per-sample shape, set at build
 
     # ----- weights ---------------------------------------------------------------------------
-    def add_weight(self, name: str, shape, initializer="glorot_uniform",
-                   trainable: bool = True, regularizer=None, constraint=None) -> Weight:
+    def add_weight(self, name=None, shape=None, initializer=None, trainable: bool = True,
+                   regularizer=None, constraint=None, *, dtype=None, autocast=True,
+                   aggregation="none", overwrite_with_gradient=False) -> Weight:
         """Create, initialise and register a weight of `shape` in kerasette's float type (a shape
-        too large for this machine is a ValueError before anything is allocated)."""
+        too large for this machine is a ValueError before anything is allocated).
+
+        Keras 3's keywords work (`add_weight(shape=(3, 4), initializer="zeros")`, also with the
+        shape first and positional); `name` defaults to "variable", "variable_1", ...; the
+        initializer to "glorot_uniform". `dtype` must be floatx (one flat buffer per model);
+        `autocast`, `aggregation` and `overwrite_with_gradient` are accepted for Keras scripts
+        and change nothing here (no mixed precision; replicas always average by all-reduce)."""
+        if shape is None and isinstance(name, (tuple, list)):  # Keras 3: add_weight((3, 4), ...)
+            name, shape = None, name
+        shape = () if shape is None else tuple(shape) if isinstance(shape, (tuple, list)) \
+            else (shape,)
+        if name is None:
+            taken = {w.name.rsplit("/", 1)[-1] for w in self._weights}
+            name = next(n for n in (f"variable_{k}" if k else "variable" for k in range(
+                len(taken) + 1)) if n not in taken)
+        if not isinstance(name, str):
+            raise TypeError(f"Invalid name: expected a string, received {type(name).__name__}")
+        _check_dtype(dtype)
+        initializer = "glorot_uniform" if initializer is None else initializer
         check_allocation(shape, config.floatx_dtype(), f"shape of weight '{self.name}/{name}' "
                          f"(from the layer's arguments and input shape)")
         value = inits.get(initializer)(tuple(shape), config.floatx_dtype())

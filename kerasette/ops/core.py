@@ -13,6 +13,7 @@ import torch
 
 from .. import config
 from ..graph.symbolic import is_symbolic
+from ..graph.tracing import tracing
 from ..layers.base import Weight
 from ..optimizers.learning_rate import LearningRate
 
@@ -67,6 +68,13 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     if is_symbolic(x):
         raise TypeError(f"Invalid x: convert_to_tensor needs data, received the symbolic tensor "
                         f"{x!r} (it has a value only when the model runs)")
+    if isinstance(x, Weight) and tracing() is not None:
+        raise TypeError(
+            f"Invalid x: '{tracing().name}'.call() uses the weight '{x.name}' through an op that "
+            f"would read its value once, as a constant that never trains (call() is traced once, "
+            f"on symbolic tensors). A weight may be an operand of add, subtract, multiply, divide, "
+            f"maximum, minimum or matmul (ks.ops or + - * / @) with a symbolic tensor; for other "
+            f"math on it write forward(x) -> (y, backward) in the layer")
     if isinstance(x, (LearningRate, Weight)) or isinstance(getattr(x, "value", None), torch.Tensor):
         x = x.value  # variables: a weight, the learning rate, a metric's variable
     if isinstance(x, torch.Tensor):

@@ -3,14 +3,17 @@
 On tensors (or arrays, numbers) an op computes at once with torch. On a symbolic tensor from
 `ks.Input` a differentiable op calls its layer (`UnaryOp`, `BinaryOp`, `ReduceOp`, ...), which
 records a graph node with a hand-written backward; an op without a gradient raises a TypeError
-that lists the ops that do work there.
+that lists the ops that do work there. A binary op between a symbolic tensor and a layer's `Weight`
+(a custom layer's call()) records a `WeightOp`, whose backward also fills the weight's gradient.
 """
 
 import numbers
 
 from ..graph.symbolic import is_symbolic
+from ..layers.base import Weight
 from .core import convert_to_tensor
 from .elementwise_layers import BinaryOp, UnaryOp
+from .weight_operand import WeightOp
 
 # ks.ops names that build graph nodes on symbolic tensors.
 DIFFERENTIABLE = (
@@ -51,6 +54,10 @@ def binary(name: str, x1, x2, concrete):
     s1, s2 = is_symbolic(x1), is_symbolic(x2)
     if s1 and s2:
         return BinaryOp(name)([x1, x2])
+    if s1 and isinstance(x2, Weight):  # a layer's weight in its traced call(): it trains
+        return WeightOp(name, x2)(x1)
+    if s2 and isinstance(x1, Weight):
+        return WeightOp(name, x1, weight_first=True)(x2)
     if s1:
         return BinaryOp(name, constant=_constant(x2))(x1)
     if s2:
