@@ -122,13 +122,20 @@ def loss_cases(g: torch.Generator) -> list[Case]:
             label = name + ("" if from_logits is None else f"(from_logits={from_logits})")
             formula = LOSS_FORMULAS.get((name, from_logits), "see its docstring")
             cases.append(Case(label, formula, cls(**kwargs), x, y))
+    # a loss written as a function of ks.ops (compile(loss=my_loss)): its backward is traced
+    pseudo_huber = ks.losses.FunctionLoss(
+        lambda t, p: ks.ops.mean(ks.ops.sqrt(1.0 + (p - t) ** 2) - 1.0, axis=-1),
+        name="pseudo_huber")
+    cases.append(Case("FunctionLoss(pseudo_huber)", "mean(sqrt(1 + (p - y)^2) - 1), traced ks.ops",
+                      pseudo_huber, regression_pred, regression_true))
     return cases
 
 
 def _loss_classes() -> list[type]:
     losses = ks.losses
     return [obj for obj in (getattr(losses, n) for n in getattr(losses, "__all__", []))
-            if isinstance(obj, type) and issubclass(obj, losses.Loss) and obj is not losses.Loss]
+            if isinstance(obj, type) and issubclass(obj, losses.Loss)
+            and obj not in (losses.Loss, losses.FunctionLoss)]  # FunctionLoss: one case below
 
 
 def all_cases(seed: int = 0) -> list[Case]:

@@ -97,12 +97,14 @@ def test_keras2_aliases_are_the_functions():
     assert type(losses.get(losses.mse)) is losses.MeanSquaredError
 
 
-def test_other_functions_still_get_the_clear_error():
-    def my_loss(y_true, y_pred):
+def test_other_functions_are_traced_and_a_tensor_method_gets_a_clear_error():
+    def my_loss(y_true, y_pred):  # x.mean() has no symbolic form: ks.ops.mean(x) has
         return ((y_true - y_pred) ** 2).mean()
 
-    with pytest.raises(TypeError, match="my_loss.*by hand"):
-        losses.get(my_loss)
+    loss = losses.get(my_loss)
+    assert isinstance(loss, losses.FunctionLoss) and loss.fn is my_loss
+    with pytest.raises(TypeError, match=r"'my_loss' could not be traced.*not x\.mean\(\)"):
+        loss(torch.zeros(3, 2), torch.ones(3, 2))
 
 
 def _fit(loss, activation, x, y, units):

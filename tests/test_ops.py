@@ -182,7 +182,8 @@ def _oracle_unary(op, **p):
          "abs": torch.abs, "negative": torch.negative,
          "clip": lambda x: torch.clamp(x, p.get("x_min"), p.get("x_max")),
          "log_softmax": lambda x: torch.nn.functional.log_softmax(x, p.get("axis", -1)),
-         "cast": lambda x: x.to(torch.float32)}[op]
+         "cast": lambda x: x.to(torch.float32),
+         "power": lambda x: torch.pow(x, p.get("exponent"))}[op]
     return t
 
 
@@ -192,6 +193,8 @@ UNARY_CASES = [
     ("negative", {}, rand(2, 5)),
     ("clip", {"x_min": -0.5, "x_max": 1.0}, rand(4, 5, away_from=[-0.5, 1.0])),
     ("log_softmax", {"axis": -1}, rand(3, 4)), ("log_softmax", {"axis": 0}, rand(3, 4)),
+    ("power", {"exponent": 3.0}, rand(3, 4)), ("power", {"exponent": 1.5}, rand(3, 4, low=0.2)),
+    ("power", {"exponent": -2.0}, rand(3, 4, low=0.5)),
 ]
 
 

@@ -99,6 +99,11 @@ class KerasTensor:
     def __rtruediv__(self, other):
         return self._merge(other, "Divide", reverse=True)
 
+    def __pow__(self, exponent):
+        from .. import ops
+
+        return ops.power(self, exponent)
+
     def __matmul__(self, other):
         from .. import ops
 

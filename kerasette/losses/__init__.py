@@ -8,10 +8,13 @@
 The reductions ("sum_over_batch_size", "sum", None) follow Keras: see `losses.base`.
 """
 
+import inspect
+
 from .base import REDUCTIONS, Loss
 from .binary import BinaryCrossentropy
 from .categorical import CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .focal import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
+from .function_loss import FunctionLoss
 from .functions import (
     KLD,
     LOSS_OF_FUNCTION,
@@ -70,6 +73,7 @@ _REGISTRY = {
         ("msle", msle), ("MSLE", msle), ("kld", kld), ("KLD", kld),
         ("kullback_leibler_divergence", kld), ("logcosh", logcosh))},
     **{cls.__name__: cls for cls in _CLASSES},
+    "FunctionLoss": FunctionLoss,  # a user's function: from_config finds it by its name
 }
 
 
@@ -84,12 +88,17 @@ def get(identifier) -> Loss:
         cls = LOSS_OF_FUNCTION.get(identifier)
         if cls is not None:
             return cls()
+        if inspect.isfunction(identifier):  # the user's function of ks.ops: traced (function_loss)
+            return FunctionLoss(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str):
         from ..saving import find_custom
 
-        cls = _custom_loss(find_custom(identifier)) or _REGISTRY.get(identifier)
+        custom = find_custom(identifier)
+        if inspect.isfunction(custom):
+            return FunctionLoss(custom)
+        cls = _custom_loss(custom) or _REGISTRY.get(identifier)
         if cls is None:
             raise ValueError(f"Unknown loss: {identifier!r}; expected one of "
                              f"{sorted(_REGISTRY)} or a Loss instance")
@@ -146,7 +155,7 @@ def serialize(loss: Loss) -> dict:
     from ..saving import _NAMES
 
     registered = _NAMES.get(type(loss))
-    if type(loss) not in _CLASSES and registered is None:
+    if type(loss) not in (*_CLASSES, FunctionLoss) and registered is None:
         raise ValueError(f"Cannot serialize custom loss {loss!r}: decorate its class with "
                          f"@ks.saving.register_keras_serializable() (built-in losses: "
                          f"{', '.join(c.__name__ for c in _CLASSES)})")
@@ -168,7 +177,7 @@ __all__ = [
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
     "CategoricalHinge", "LogCosh", "KLDivergence", "Poisson", "CosineSimilarity",
     "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "BinaryFocalCrossentropy",
-    "CategoricalFocalCrossentropy", "get", "serialize", "deserialize",
+    "CategoricalFocalCrossentropy", "FunctionLoss", "get", "serialize", "deserialize",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "huber", "log_cosh", "cosine_similarity", "hinge",
     "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "binary_crossentropy",

@@ -5,6 +5,7 @@ TypeError of `dispatch.refuse_symbolic`.
 """
 
 import builtins
+import numbers
 
 import torch
 
@@ -47,7 +48,6 @@ less = _binary("less", torch.lt, "x1 < x2, entry by entry (bool).")
 less_equal = _binary("less_equal", torch.le, "x1 <= x2, entry by entry (bool).")
 logical_and = _binary("logical_and", torch.logical_and, "x1 and x2 as truth values (bool).")
 logical_or = _binary("logical_or", torch.logical_or, "x1 or x2 as truth values (bool).")
-power = _binary("power", torch.pow, "x1 ** x2, broadcast.")
 logical_not = _unary("logical_not", torch.logical_not, "not x as truth values (bool).")
 isnan = _unary("isnan", torch.isnan, "True where x is NaN.")
 isfinite = _unary("isfinite", torch.isfinite, "True where x is neither NaN nor infinite.")
@@ -128,6 +128,14 @@ def _boolean_reduce(name, pick, x, axis, keepdims):
 
 def any(x, axis=None, keepdims=False):  # noqa: A001
     return _boolean_reduce("any", torch.any, x, axis, keepdims)
+
+
+def power(x1, x2):
+    """x1 ** x2, broadcast. A symbolic x1 raised to a number p is a graph node (the UnaryOp
+    "power": dx = p x^(p-1) dy); a symbolic exponent has no gradient here and is refused."""
+    if dispatch.any_symbolic(x1) and isinstance(x2, numbers.Real) and not isinstance(x2, bool):
+        return dispatch.unary("power", x1, exponent=float(x2))
+    return torch.pow(*_pair("power", x1, x2))
 
 
 def all(x, axis=None, keepdims=False):  # noqa: A001

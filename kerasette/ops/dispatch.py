@@ -21,6 +21,7 @@ DIFFERENTIABLE = (
     "expand_dims", "log", "log_softmax", "matmul", "max", "maximum", "mean", "min", "minimum",
     "multiply", "negative", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square",
     "squeeze", "stack", "std", "subtract", "sum", "tanh", "transpose", "var",
+    "power",  # a symbolic base raised to a number
 )
 
 

@@ -13,8 +13,9 @@ input's device and dtype at each call, and gets no gradient.
     abs:      y = |x|                 dx = sign(x) dy           (0 at x = 0, as torch)
     negative: y = -x                  dx = -dy
     clip:     y = min(max(x, lo), hi) dx = dy where lo <= x <= hi, else 0
+    power (a number p): y = x^p       dx = p x^(p-1) dy
     log_softmax (axis): y = x - logsumexp(x)   dx = dy - softmax(x) * sum(dy)
-    cast (float to float): y = x in dtype      dx = dy in x's dtype
+    cast (to a float type): y = x in dtype     dx = dy in x's dtype (zeros for an integer x)
 
     add a + b (dy, dy)   subtract a - b (dy, -dy)   multiply a * b (dy b, dy a)
     divide a / b (dy / b, -dy a / b^2)
@@ -56,6 +57,10 @@ def _negative(x):
     return -x, lambda dy: -dy
 
 
+def _power(x, exponent):
+    return torch.pow(x, exponent), lambda dy: dy * exponent * torch.pow(x, exponent - 1)
+
+
 def _clip(x, x_min, x_max):
     inside = (x >= x_min) & (x <= x_max)
     return torch.clamp(x, x_min, x_max), lambda dy: dy * inside
@@ -67,11 +72,14 @@ def _log_softmax(x, axis):
 
 
 def _cast(x, dtype):
+    if not x.is_floating_point():  # integer labels made float: no gradient flows to integers
+        return x.to(standardize_dtype(dtype)), lambda dy: dy.new_zeros(x.shape)
     return x.to(standardize_dtype(dtype)), lambda dy: dy.to(x.dtype)
 
 
 UNARY = {"exp": _exp, "log": _log, "sqrt": _sqrt, "square": _square, "abs": _abs,
-         "negative": _negative, "clip": _clip, "log_softmax": _log_softmax, "cast": _cast}
+         "negative": _negative, "clip": _clip, "log_softmax": _log_softmax, "cast": _cast,
+         "power": _power}
 
 
 # ----- binary --------------------------------------------------------------------------------------

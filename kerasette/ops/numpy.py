@@ -257,11 +257,11 @@ def _all_symbolic(name, xs):
 
 
 def cast(x, dtype):
-    """`x` converted to `dtype`. On a symbolic tensor only float-to-float casts (they have a
-    gradient) build a graph node."""
+    """`x` converted to `dtype`. On a symbolic tensor only casts to a float type build a graph node
+    (from an integer or bool tensor, e.g. labels, the gradient back is zero: integers have none)."""
     dtype = standardize_dtype(dtype)
     if dispatch.any_symbolic(x):
-        if not (dtype.is_floating_point and x.dtype.is_floating_point):
+        if not dtype.is_floating_point:
             dispatch.refuse_symbolic(f"cast to {str(dtype).replace('torch.', '')}", x)
         return dispatch.unary("cast", x, dtype=str(dtype).replace("torch.", ""))
     return tensor(x).to(dtype)

@@ -21,6 +21,7 @@ from .. import optimizers as optimizers_mod
 from ..callbacks import CallbackList
 from ..data import _index, _rows, check_positive_int
 from ..distribution.writer_callbacks import wrap_writers
+from ..losses.function_loss import FunctionLoss
 from ..models.arguments import (
     as_list,
     batch_size_arg,
@@ -243,7 +244,20 @@ class Trainer(Evaluation):
         if self._metrics_resolved:
             return
         self._metrics, self._weighted_metrics = build_metrics(self, y_sample)
+        self._trace_function_losses(y_sample)
         self._metrics_resolved = True
+
+    def _trace_function_losses(self, y_sample) -> None:
+        """Trace the losses written as functions (`compile(loss=my_loss)`) on this sample's
+        shapes now, so a function that cannot be traced fails before any forward changes state."""
+        train = self._train_loss
+        losses = train.losses if isinstance(train, MultiLoss) else [train]
+        samples = y_sample if isinstance(y_sample, tuple) else (y_sample,)
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        for loss, y, shape in zip(losses, samples, shapes):
+            loss = getattr(loss, "loss", loss)  # inside a ScaledLoss (loss_weights)
+            if isinstance(loss, FunctionLoss) and y is not None:
+                loss.trace_for(y, shape, self._dtype)
 
     def _reset_metrics(self) -> None:
         for m in self._metrics + self._weighted_metrics:
