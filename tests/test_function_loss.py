@@ -125,3 +125,19 @@ def test_what_cannot_be_traced_is_refused(fn, error, match):
     with pytest.raises(error, match=match):
         ks.losses.FunctionLoss(fn).forward(torch.zeros(4, 2, dtype=torch.float64),
                                            torch.ones(4, 2, dtype=torch.float64))
+
+
+def huber_by_ops(y_true, y_pred):
+    e = ops.abs(y_true - y_pred)
+    return ops.mean(ops.where(e <= 1.0, 0.5 * e ** 2, e - 0.5), axis=-1)
+
+
+def test_a_branching_loss_with_where_trains_like_the_built_in_huber():
+    a, b = twin_models(huber_by_ops, ks.losses.Huber(delta=1.0))
+    x, y, w = data()
+    y = y * 3  # errors on both sides of delta
+    ha = a.fit(x, y, sample_weight=w, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    hb = b.fit(x, y, sample_weight=w, epochs=3, batch_size=8, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-12)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-12)

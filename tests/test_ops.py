@@ -16,6 +16,7 @@ from kerasette import ops
 from kerasette.ops.elementwise_layers import BinaryOp, UnaryOp
 from kerasette.ops.get_item import GetItemOp
 from kerasette.ops.reduction_layers import ReduceOp
+from kerasette.ops.select_layers import CompareOp, WhereOp
 from kerasette.ops.shape_layers import (
     ConcatenateOp,
     ExpandDimsOp,
@@ -481,8 +482,8 @@ def test_keras_metric_docstring_idiom_runs():
     assert float(ops.sum(ops.multiply(values, weights))) == 4.0
 
 
-@pytest.mark.parametrize("call", [lambda t: ops.equal(t, 1.0), lambda t: ops.shape(t),
-                                  lambda t: ops.where(t, 1.0, 0.0), lambda t: ops.cumsum(t)])
+@pytest.mark.parametrize("call", [lambda t: ops.logical_not(t), lambda t: ops.shape(t),
+                                  lambda t: ops.where(t), lambda t: ops.cumsum(t)])
 def test_data_only_ops_refuse_symbolic_tensors(call):
     with pytest.raises(TypeError, match="has no gradient.*exp"):
         call(ks.Input((3,)))
@@ -573,3 +574,57 @@ def test_slices_in_a_model_train_and_save(tmp_path):
     model.save(tmp_path / "m.keras")
     again = ks.models.load_model(tmp_path / "m.keras")
     torch.testing.assert_close(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# ----- comparisons and where on symbolic tensors (kerasette/ops/select_layers.py) ------------------
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (3, 4))])
+def test_where_sends_dy_to_the_branch_each_entry_came_from(shapes):
+    a, b = rand(*shapes[0], seed=1), rand(*shapes[1], seed=2)
+    cond = rand(3, 4, seed=3) > 0
+    layer = WhereOp([cond, None, None])
+    errors = check_gradients(layer, [a, b])
+    assert errors["input_0"] < TOL and errors["input_1"] < TOL
+    y, backward = layer.forward([a, b])
+    ar, br = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+    dy = rand(*y.shape, seed=4)
+    torch.where(cond, ar, br).backward(dy)
+    da, db = backward(dy)
+    torch.testing.assert_close(y, torch.where(cond, a, b))
+    torch.testing.assert_close(da, ar.grad)
+    torch.testing.assert_close(db, br.grad)
+
+
+@pytest.mark.usefixtures("float64")
+def test_symbolic_comparisons_and_where_in_a_model():
+    inputs = ks.Input((3,))
+    h = ks.layers.Dense(3)(inputs)
+    leaky = ops.where(h > 0, h, 0.1 * h)                      # a leaky ReLU from ops
+    clipped = ops.where(ops.less_equal(h, -1.0), -1.0, leaky)  # a constant branch
+    model = ks.Model(inputs, clipped)
+    x = rand(5, 3, seed=5)
+    z = x @ torch.as_tensor(model.get_weights()[0]) + torch.as_tensor(model.get_weights()[1])
+    want = torch.where(z <= -1.0, torch.tensor(-1.0, dtype=z.dtype), torch.where(z > 0, z, 0.1 * z))
+    torch.testing.assert_close(model.predict(x, verbose=0), want)
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(x, rand(5, 3, seed=6), epochs=3, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    for layer in model.layers:
+        if isinstance(layer, (CompareOp, WhereOp)):
+            spec = json.loads(json.dumps(ks.layers.serialize(layer)))
+            assert ks.layers.deserialize(spec).get_config() == layer.get_config()
+    assert {type(layer).__name__ for layer in model.layers} >= {"CompareOp", "WhereOp"}
+
+
+@pytest.mark.parametrize("op, torch_fn", [("greater", torch.gt), ("less_equal", torch.le),
+                                          ("equal", torch.eq), ("not_equal", torch.ne)])
+def test_comparison_nodes_compute_bools(op, torch_fn):
+    a, b = rand(2, 3, seed=1), rand(2, 3, seed=2).round()
+    y, backward = CompareOp(op).forward([a, b])
+    assert torch.equal(y, torch_fn(a, b)) and backward(torch.ones(2, 3)) == (None, None)
+    assert tuple(getattr(ops, op)(ks.Input((3,)), 0.5).shape) == (None, 3)
+
+
+def test_where_with_only_a_condition_stays_data_only():
+    with pytest.raises(TypeError, match="where has no gradient"):
+        ops.where(ks.Input((3,)) > 0)

@@ -99,6 +99,28 @@ class KerasTensor:
     def __rtruediv__(self, other):
         return self._merge(other, "Divide", reverse=True)
 
+    # Comparisons give bool nodes for ks.ops.where (== and != stay identity tests: KerasTensors
+    # are kept in lists and dicts).
+    def __gt__(self, other):
+        from .. import ops
+
+        return ops.greater(self, other)
+
+    def __ge__(self, other):
+        from .. import ops
+
+        return ops.greater_equal(self, other)
+
+    def __lt__(self, other):
+        from .. import ops
+
+        return ops.less(self, other)
+
+    def __le__(self, other):
+        from .. import ops
+
+        return ops.less_equal(self, other)
+
     def __pow__(self, exponent):
         from .. import ops
 

@@ -6,9 +6,9 @@
 kerasette has no autograd to differentiate Python. The function runs once on symbolic tensors of
 the batch's per-sample shapes and dtypes (once more for new ones); the ops it calls record graph nodes,
 each with its hand-written backward, and the loss's gradient is a backward pass through that graph
-to y_pred. So the function may use only what has a backward on symbolic tensors: the differentiable
-`ks.ops`, `+ - * / @` and `x[key]`; the others (`ks.ops.where`, `argmax`, `one_hot`) raise a TypeError
-that lists the ones that work.
+to y_pred. So the function may use only what builds nodes on symbolic tensors: the differentiable
+`ks.ops`, `+ - * / ** @`, `x[key]`, comparisons and `ks.ops.where` (a branch per entry, as a Huber
+loss needs); the others (`argmax`, `one_hot`) raise a TypeError that lists the ones that work.
 
 As in Keras the function returns per-sample values v (shape (N,) or (N, ...), or one scalar for the
 batch), weighted by `sample_weight` and reduced:

@@ -1,7 +1,9 @@
 """More `ks.ops` that Keras scripts use on data — in custom metrics (`ops.equal`, `ops.logical_and`,
 `ops.broadcast_to`, `ops.shape`, as Keras's own `Metric` docstring does), masks and post-processing.
-Keras 3.16 names and signatures. They have no graph layer: on a symbolic tensor they raise the
-TypeError of `dispatch.refuse_symbolic`.
+Keras 3.16 names and signatures. Most have no graph layer: on a symbolic tensor they raise the
+TypeError of `dispatch.refuse_symbolic`. The comparisons and `where` do build nodes there
+(select_layers.py), so a graph or a loss function can pick between two branches; `power` with a
+number exponent too (elementwise_layers.py).
 """
 
 import builtins
@@ -12,6 +14,7 @@ import torch
 from . import dispatch
 from .core import float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import normalize_axes
+from .select_layers import CompareOp, WhereOp, mixed_call
 
 
 def _pair(name, x1, x2):
@@ -40,12 +43,22 @@ def _unary(name: str, torch_fn, doc: str, floats: bool = False):
     return named_op(op, name, doc + (" Integer and bool data become floatx first." if floats else ""))
 
 
-equal = _binary("equal", torch.eq, "x1 == x2, entry by entry (bool).")
-not_equal = _binary("not_equal", torch.ne, "x1 != x2, entry by entry (bool).")
-greater = _binary("greater", torch.gt, "x1 > x2, entry by entry (bool).")
-greater_equal = _binary("greater_equal", torch.ge, "x1 >= x2, entry by entry (bool).")
-less = _binary("less", torch.lt, "x1 < x2, entry by entry (bool).")
-less_equal = _binary("less_equal", torch.le, "x1 <= x2, entry by entry (bool).")
+def _compare(name: str, torch_fn, doc: str):
+    """The comparison `name(x1, x2)`; on a symbolic operand a `CompareOp` node (select_layers.py:
+    a bool tensor, no gradient), which `where` can use."""
+    def op(x1, x2):
+        if dispatch.any_symbolic(x1, x2):
+            return mixed_call(lambda constants: CompareOp(name, constants), x1, x2)
+        return torch_fn(tensor(x1), tensor(x2))
+    return named_op(op, name, doc)
+
+
+equal = _compare("equal", torch.eq, "x1 == x2, entry by entry (bool).")
+not_equal = _compare("not_equal", torch.ne, "x1 != x2, entry by entry (bool).")
+greater = _compare("greater", torch.gt, "x1 > x2, entry by entry (bool).")
+greater_equal = _compare("greater_equal", torch.ge, "x1 >= x2, entry by entry (bool).")
+less = _compare("less", torch.lt, "x1 < x2, entry by entry (bool).")
+less_equal = _compare("less_equal", torch.le, "x1 <= x2, entry by entry (bool).")
 logical_and = _binary("logical_and", torch.logical_and, "x1 and x2 as truth values (bool).")
 logical_or = _binary("logical_or", torch.logical_or, "x1 or x2 as truth values (bool).")
 logical_not = _unary("logical_not", torch.logical_not, "not x as truth values (bool).")
@@ -59,7 +72,10 @@ log1p = _unary("log1p", torch.log1p, "ln(1 + x), entry by entry.", floats=True)
 
 def where(condition, x1=None, x2=None):
     """Entries of x1 where `condition`, else of x2; with only `condition`, the indices of its
-    nonzero entries (a tuple of index tensors, as NumPy)."""
+    nonzero entries (a tuple of index tensors, as NumPy). With a symbolic operand (and both x1 and
+    x2) a `WhereOp` node: dy goes to the branch each entry came from (select_layers.py)."""
+    if dispatch.any_symbolic(condition, x1, x2) and x1 is not None and x2 is not None:
+        return mixed_call(lambda constants: WhereOp(constants), condition, x1, x2)
     dispatch.refuse_symbolic("where", condition, x1, x2)
     cond = tensor(condition).to(torch.bool)
     if x1 is None and x2 is None:

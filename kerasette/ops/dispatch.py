@@ -22,7 +22,8 @@ DIFFERENTIABLE = (
     "multiply", "negative", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square",
     "squeeze", "stack", "std", "subtract", "sum", "tanh", "transpose", "var",
     "power",  # a symbolic base raised to a number
-)
+    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "where",  # no gradient
+)                                                                                    # to conditions
 
 
 def any_symbolic(*xs) -> bool:
