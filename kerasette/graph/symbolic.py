@@ -39,6 +39,18 @@ class Node:
                f"{[t.name for t in self.outputs]}>"
 
 
+def _via_ops(name: str, reverse: bool = False):
+    """A KerasTensor operator that calls `ks.ops.<name>` (imported when called: ks.ops imports
+    this module)."""
+    def operator(self, other):
+        from .. import ops
+
+        fn = getattr(ops, name)
+        return fn(other, self) if reverse else fn(self, other)
+    operator.__name__ = f"{'r' if reverse else ''}{name}"
+    return operator
+
+
 class KerasTensor:
     """A symbolic tensor: shape (batch dimension None), dtype, and the node that produced it."""
 
@@ -100,41 +112,11 @@ class KerasTensor:
         return self._merge(other, "Divide", reverse=True)
 
     # Comparisons give bool nodes for ks.ops.where (== and != stay identity tests: KerasTensors
-    # are kept in lists and dicts).
-    def __gt__(self, other):
-        from .. import ops
-
-        return ops.greater(self, other)
-
-    def __ge__(self, other):
-        from .. import ops
-
-        return ops.greater_equal(self, other)
-
-    def __lt__(self, other):
-        from .. import ops
-
-        return ops.less(self, other)
-
-    def __le__(self, other):
-        from .. import ops
-
-        return ops.less_equal(self, other)
-
-    def __pow__(self, exponent):
-        from .. import ops
-
-        return ops.power(self, exponent)
-
-    def __matmul__(self, other):
-        from .. import ops
-
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        from .. import ops
-
-        return ops.matmul(other, self)
+    # are kept in lists and dicts); ** takes a number exponent.
+    __gt__, __ge__ = _via_ops("greater"), _via_ops("greater_equal")
+    __lt__, __le__ = _via_ops("less"), _via_ops("less_equal")
+    __pow__ = _via_ops("power")
+    __matmul__, __rmatmul__ = _via_ops("matmul"), _via_ops("matmul", reverse=True)
 
     def __getitem__(self, key):
         """`x[:, 0]`, `x[..., :2]`: basic indexing as a graph node (kerasette/ops/get_item.py)."""

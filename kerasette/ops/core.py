@@ -115,6 +115,14 @@ def float_tensor(x) -> torch.Tensor:
     return t if t.is_floating_point() or t.is_complex() else t.to(config.floatx_dtype())
 
 
+def binary_op(name: str, torch_fn, doc: str, route):
+    """The public op `name(x1, x2)`: `route(name, x1, x2, concrete)` (kerasette/ops/dispatch.py)
+    computes `torch_fn` on data or records a graph node on symbolic operands."""
+    def op(x1, x2):
+        return route(name, x1, x2, lambda a, b: torch_fn(tensor(a), tensor(b)))
+    return named_op(op, name, doc)
+
+
 def named_op(op, name: str, doc: str):
     """`op` as the public function `name` with the docstring `doc` (for an op a factory made)."""
     op.__name__ = op.__qualname__ = name

@@ -12,9 +12,9 @@ import numbers
 import torch
 
 from . import dispatch
-from .core import float_tensor, named_op, standardize_dtype, tensor
+from .core import binary_op, float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import normalize_axes
-from .select_layers import CompareOp, WhereOp, mixed_call
+from .select_layers import WhereOp, mixed_call
 
 
 def _pair(name, x1, x2):
@@ -46,11 +46,7 @@ def _unary(name: str, torch_fn, doc: str, floats: bool = False):
 def _compare(name: str, torch_fn, doc: str):
     """The comparison `name(x1, x2)`; on a symbolic operand a `CompareOp` node (select_layers.py:
     a bool tensor, no gradient), which `where` can use."""
-    def op(x1, x2):
-        if dispatch.any_symbolic(x1, x2):
-            return mixed_call(lambda constants: CompareOp(name, constants), x1, x2)
-        return torch_fn(tensor(x1), tensor(x2))
-    return named_op(op, name, doc)
+    return binary_op(name, torch_fn, doc, dispatch.compare)
 
 
 equal = _compare("equal", torch.eq, "x1 == x2, entry by entry (bool).")

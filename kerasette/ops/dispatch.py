@@ -13,6 +13,7 @@ from ..graph.symbolic import is_symbolic
 from ..layers.base import Weight
 from .core import convert_to_tensor
 from .elementwise_layers import BinaryOp, UnaryOp
+from .select_layers import CompareOp, mixed_call
 from .weight_operand import WeightOp
 
 # ks.ops names that build graph nodes on symbolic tensors.
@@ -64,4 +65,12 @@ def binary(name: str, x1, x2, concrete):
         return BinaryOp(name, constant=_constant(x2))(x1)
     if s2:
         return BinaryOp(name, constant=_constant(x1), constant_first=True)(x2)
+    return concrete(x1, x2)
+
+
+def compare(name: str, x1, x2, concrete):
+    """`concrete(x1, x2)` on data; with a symbolic operand a CompareOp node (a bool tensor that
+    carries no gradient; the other operand may be a constant)."""
+    if any_symbolic(x1, x2):
+        return mixed_call(lambda constants: CompareOp(name, constants), x1, x2)
     return concrete(x1, x2)

@@ -10,7 +10,7 @@ import torch
 
 from .. import config
 from . import dispatch
-from .core import float_tensor, named_op, standardize_dtype, tensor
+from .core import binary_op, float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import ReduceOp, normalize_axes, reduce
 from .shape_layers import (
     ConcatenateOp,
@@ -87,9 +87,7 @@ def eye(N, M=None, k=0, dtype=None):
 def _binary(name: str, torch_fn, doc: str):
     """The op `name(x1, x2)`: `torch_fn` on data; on symbolic tensors a `BinaryOp(name)` graph node,
     whose hand-written backward `elementwise_layers` keeps under the same name."""
-    def op(x1, x2):
-        return dispatch.binary(name, x1, x2, lambda a, b: torch_fn(tensor(a), tensor(b)))
-    return named_op(op, name, doc)
+    return binary_op(name, torch_fn, doc, dispatch.binary)
 
 
 add = _binary("add", torch.add, "x1 + x2, broadcast.")
