@@ -14,6 +14,7 @@ from .dense import Dense
 from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .dropout import Dropout
 from .embedding import Embedding
+from .feature_normalization import Normalization
 from .lambda_layer import Lambda
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .merging_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
@@ -38,6 +39,7 @@ from .pooling import (
     MaxPooling2D,
 )
 from .regularization import ActivityRegularization
+from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 
@@ -56,7 +58,7 @@ def register(cls: type) -> type:
 for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid, Softmax, GELU,
              Softplus, Dropout, Flatten,
              Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot,
-             Reshape, Permute, RepeatVector, Identity, Lambda):
+             Reshape, Permute, RepeatVector, Identity, Lambda, Rescaling, Normalization):
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
@@ -116,7 +118,7 @@ __all__ = [
     "Layer", "Weight", "Input", "InputLayer", "Dense", "Activation", "ReLU", "LeakyReLU", "ELU",
     "Tanh", "Sigmoid", "Softmax", "GELU", "Softplus", "Dropout", "Flatten",
     "Merge", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-    "Reshape", "Permute", "RepeatVector", "Identity", "Lambda",
+    "Reshape", "Permute", "RepeatVector", "Identity", "Lambda", "Rescaling", "Normalization",
     "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D",
     "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
