@@ -482,7 +482,7 @@ def test_keras_metric_docstring_idiom_runs():
     assert float(ops.sum(ops.multiply(values, weights))) == 4.0
 
 
-@pytest.mark.parametrize("call", [lambda t: ops.logical_not(t), lambda t: ops.shape(t),
+@pytest.mark.parametrize("call", [lambda t: ops.isnan(t), lambda t: ops.shape(t),
                                   lambda t: ops.where(t), lambda t: ops.cumsum(t)])
 def test_data_only_ops_refuse_symbolic_tensors(call):
     with pytest.raises(TypeError, match="has no gradient.*exp"):
@@ -628,3 +628,13 @@ def test_comparison_nodes_compute_bools(op, torch_fn):
 def test_where_with_only_a_condition_stays_data_only():
     with pytest.raises(TypeError, match="where has no gradient"):
         ops.where(ks.Input((3,)) > 0)
+
+
+def test_conditions_combine_with_logical_ops_on_symbolic_tensors():
+    inputs = ks.Input((4,))
+    inside = ops.logical_and(inputs > -1.0, ops.logical_not(inputs > 1.0))
+    either = ops.logical_or(inputs < -3.0, inside)
+    model = ks.Model(inputs, ops.where(either, inputs, 0.0))
+    x = torch.tensor([[-4.0, -2.0, 0.5, 2.0]])
+    assert model.predict(x, verbose=0).tolist() == [[-4.0, 0.0, 0.5, 0.0]]
+

@@ -55,9 +55,15 @@ greater = _compare("greater", torch.gt, "x1 > x2, entry by entry (bool).")
 greater_equal = _compare("greater_equal", torch.ge, "x1 >= x2, entry by entry (bool).")
 less = _compare("less", torch.lt, "x1 < x2, entry by entry (bool).")
 less_equal = _compare("less_equal", torch.le, "x1 <= x2, entry by entry (bool).")
-logical_and = _binary("logical_and", torch.logical_and, "x1 and x2 as truth values (bool).")
-logical_or = _binary("logical_or", torch.logical_or, "x1 or x2 as truth values (bool).")
-logical_not = _unary("logical_not", torch.logical_not, "not x as truth values (bool).")
+logical_and = _compare("logical_and", torch.logical_and, "x1 and x2 as truth values (bool).")
+logical_or = _compare("logical_or", torch.logical_or, "x1 or x2 as truth values (bool).")
+
+
+def logical_not(x):
+    """not x as truth values (bool); on a symbolic x the node `equal(x, False)` (the same truth)."""
+    if dispatch.any_symbolic(x):
+        return equal(x, False)
+    return torch.logical_not(tensor(x))
 isnan = _unary("isnan", torch.isnan, "True where x is NaN.")
 isfinite = _unary("isfinite", torch.isfinite, "True where x is neither NaN nor infinite.")
 sign = _unary("sign", torch.sign, "-1, 0 or 1 by the sign of x, entry by entry.")

@@ -24,7 +24,8 @@ DIFFERENTIABLE = (
     "squeeze", "stack", "std", "subtract", "sum", "tanh", "transpose", "var",
     "power",  # a symbolic base raised to a number
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "where",  # no gradient
-)                                                                                    # to conditions
+    "logical_and", "logical_or", "logical_not",                                      # to conditions
+)
 
 
 def any_symbolic(*xs) -> bool:

@@ -5,8 +5,9 @@ a Huber-like loss written with `ks.ops`:
     ks.ops.where(e <= 1.0, 0.5 * e ** 2, e - 0.5)
 
 A comparison (`greater`, `greater_equal`, `less`, `less_equal`, `equal`, `not_equal`; also `> >= < <=`
-on symbolic tensors) gives a bool tensor and no gradient: `where` sends none to its condition, so
-its backward is never asked for. `where` sends dy to the branch each entry came from:
+on symbolic tensors), and `logical_and` / `logical_or` / `logical_not` combining conditions, give a
+bool tensor and no gradient: `where` sends none to its condition, so their backward is never asked
+for. `where` sends dy to the branch each entry came from:
 
     y = where(c, a, b)      da = dy where c, else 0      db = dy where not c, else 0
                             (each summed back to its operand's shape)
@@ -21,7 +22,8 @@ from ..layers.base import Layer
 from .elementwise_layers import _as_constant, auto_name, broadcast_shapes, unbroadcast
 
 COMPARE = {"greater": torch.gt, "greater_equal": torch.ge, "less": torch.lt, "less_equal": torch.le,
-           "equal": torch.eq, "not_equal": torch.ne}
+           "equal": torch.eq, "not_equal": torch.ne,
+           "logical_and": torch.logical_and, "logical_or": torch.logical_or}  # conditions combined
 
 
 class _Mixed(Layer):
