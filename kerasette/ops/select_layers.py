@@ -35,16 +35,13 @@ class _Mixed(Layer):
         self.constants = [None if c is None else _as_constant(c) for c in constants]
 
     def _operands(self, x) -> list:
-        given = iter(x if isinstance(x, (list, tuple)) else [x])
-        ref = None
-        out = []
-        for c in self.constants:
-            out.append(next(given) if c is None else c)
-            if c is None and ref is None:
-                ref = out[-1]
-        return [o if c is None else o.to(device=ref.device, dtype=ref.dtype if o.is_floating_point()
-                                          and ref.is_floating_point() else o.dtype)
-                for o, c in zip(out, self.constants)]
+        """The operands in order: the given tensors, and the constants moved to the first given
+        tensor's device (and float type, when both are floats)."""
+        given = list(x) if isinstance(x, (list, tuple)) else [x]
+        ref, rest = given[0], iter(given)
+        return [next(rest) if c is None else c.to(device=ref.device, dtype=ref.dtype if (
+            c.is_floating_point() and ref.is_floating_point()) else c.dtype)
+            for c in self.constants]
 
     def _shapes(self, input_shape) -> list:
         given = iter(input_shape if isinstance(input_shape, list) else [input_shape])
