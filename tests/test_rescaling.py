@@ -56,6 +56,7 @@ def test_an_image_model_trains_on_uint8_pixels_and_saves(tmp_path):
     (lambda: Rescaling(1.0, offset=[]), "Invalid offset"),
     (lambda: Rescaling(True), "Invalid scale"),
     (lambda: Rescaling([1.0, 2.0])(ks.Input((3,))), r"Invalid scale: 2 values for inputs with 3"),
+    (lambda: Rescaling([1.0, 2.0])(np.ones((2, 3))), r"Invalid scale: 2 values for inputs with 3"),
 ])
 def test_bad_factors_are_refused(make, match):
     with pytest.raises(ValueError, match=match):

@@ -41,12 +41,14 @@ class Rescaling(Layer):
         offset = torch.as_tensor(self.offset, dtype=x.dtype, device=x.device)
         return x * scale + offset, lambda dy: dy * scale
 
-    def compute_output_shape(self, input_shape):
+    def build(self, input_shape) -> None:
         channels = tuple(input_shape)[-1] if len(input_shape) > 1 else None
         for name, value in (("scale", self.scale), ("offset", self.offset)):
             if isinstance(value, list) and channels is not None and len(value) not in (1, channels):
                 raise ValueError(f"Invalid {name}: {len(value)} values for inputs with {channels} "
                                  f"channels (the last axis); give one per channel or a number")
+
+    def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
     def get_config(self) -> dict:

@@ -61,10 +61,7 @@ class Loss(Configurable):
     def forward(self, y_true, y_pred, sample_weight=None):
         """Return `(value, backward)`: value is the reduced 0-d loss, `backward()` gives dL/dy_pred
         (same shape as y_pred)."""
-        if self.reduction is None or self.reduction == "none":
-            raise ValueError(f"Loss '{self.name}' has reduction={self.reduction!r}, which gives a "
-                             f"vector of per-sample losses and no gradient; use "
-                             f"'sum_over_batch_size' or 'sum' to train")
+        self._check_trainable_reduction()
         y_true, y_pred = _as_tensors(y_true, y_pred)
         y_true = self._check(y_true, y_pred)
         terms, grad = self._terms(y_true, y_pred)
@@ -82,6 +79,13 @@ class Loss(Configurable):
         w = _broadcast_weight(sample_weight, y_pred, axis)
         value = (terms * w).sum() * scale
         return value, lambda: grad(w * scale)
+
+    def _check_trainable_reduction(self) -> None:
+        """ValueError for reduction None: per-sample losses have no scalar gradient."""
+        if self.reduction is None or self.reduction == "none":
+            raise ValueError(f"Loss '{self.name}' has reduction={self.reduction!r}, which gives a "
+                             f"vector of per-sample losses and no gradient; use "
+                             f"'sum_over_batch_size' or 'sum' to train")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
         """The loss value (a 0-d tensor), or the weighted per-sample losses for reduction None."""

@@ -83,7 +83,7 @@ class FunctionLoss(Loss):
                             f"received {type(out).__name__}")
         return Graph([y_true, y_pred], [out])
 
-    def _weights(self, sample_weight, values):
+    def _sample_weights(self, sample_weight, values):
         """Sample weights shaped to multiply `values` (None stays None)."""
         if sample_weight is None:
             return None
@@ -98,12 +98,9 @@ class FunctionLoss(Loss):
         return w.reshape((n,) + (1,) * (values.dim() - 1))
 
     def forward(self, y_true, y_pred, sample_weight=None):
-        if self.reduction is None or self.reduction == "none":
-            raise ValueError(f"Loss '{self.name}' has reduction={self.reduction!r}, which gives a "
-                             f"vector of per-sample losses and no gradient; use "
-                             f"'sum_over_batch_size' or 'sum' to train")
+        self._check_trainable_reduction()
         values, backward = self._per_sample(y_true, y_pred)
-        w = self._weights(sample_weight, values)
+        w = self._sample_weights(sample_weight, values)
         scale = 1.0 / max(values.numel(), 1) if self.reduction == "sum_over_batch_size" else 1.0
         weighted = values if w is None else values * w
         dv = torch.full_like(values, scale) if w is None else (w * scale).expand_as(values).clone()
@@ -112,7 +109,7 @@ class FunctionLoss(Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         if self.reduction is None or self.reduction == "none":
             values, _ = self._per_sample(y_true, y_pred)
-            w = self._weights(sample_weight, values)
+            w = self._sample_weights(sample_weight, values)
             return values if w is None else values * w
         return self.forward(y_true, y_pred, sample_weight)[0]
 

@@ -31,6 +31,7 @@ from ..layers.base import Layer, _snake, unique_weights
 from ..layers.weight_values import assign_all
 from ..random_state import make_generator
 from ..training import NotCompiledError, Trainer
+from .graph_io import _differs, _flatten_io, _unique_names
 
 
 class Model(Trainer, Layer):
@@ -377,38 +378,6 @@ class Model(Trainer, Layer):
         for k, s in state.items():
             if k in gens:
                 gens[k].set_state(s)
-
-
-def _flatten_io(value, name: str):
-    """A list of symbolic tensors from a tensor, list/tuple or dict; and how it was given."""
-    from ..graph import KerasTensor
-
-    if isinstance(value, KerasTensor):
-        return [value], "single"
-    if isinstance(value, (list, tuple)) and value and all(isinstance(t, KerasTensor) for t in value):
-        return list(value), "list"
-    if isinstance(value, dict) and value and all(isinstance(t, KerasTensor)
-                                                 for t in value.values()):
-        return list(value.values()), "dict"
-    if isinstance(value, Layer) and type(value).__name__ == "InputLayer":
-        return [value.output], "single"
-    raise TypeError(f"Invalid {name}: expected a symbolic tensor (from ks.Input or a layer call), "
-                    f"or a non-empty list or dict of them, received {type(value).__name__}")
-
-
-def _unique_names(names: list) -> list:
-    seen, out = {}, []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f"{n}_{k}")
-    return out
-
-
-def _differs(expected: tuple, received: tuple) -> bool:
-    if len(expected) != len(received):
-        return True
-    return any(e is not None and r is not None and e != r for e, r in zip(expected[1:], received[1:]))
 
 
 __all__ = ["Model", "NotCompiledError"]

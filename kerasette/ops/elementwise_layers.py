@@ -182,6 +182,11 @@ def matmul_shape(a: tuple, b: tuple) -> tuple:
     return out
 
 
+def binary_shape(op: str, a: tuple, b: tuple) -> tuple:
+    """The output shape of the BINARY op `op` on operands of shapes a and b."""
+    return matmul_shape(a, b) if op == "matmul" else broadcast_shapes(a, b)
+
+
 def _as_constant(value) -> torch.Tensor:
     """A tensor for the constant operand; Python floats are kept in float64 (the forward casts
     to the input's dtype), so a float64 model loses nothing and a config round trip is exact."""
@@ -259,7 +264,7 @@ class BinaryOp(Layer):
             a, b = tuple(input_shape), tuple(self.constant.shape)
             if self.constant_first:
                 a, b = b, a
-        return matmul_shape(a, b) if self.op == "matmul" else broadcast_shapes(a, b)
+        return binary_shape(self.op, a, b)
 
     def get_config(self) -> dict:
         constant = None if self.constant is None else self.constant.tolist()

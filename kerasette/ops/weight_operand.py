@@ -23,7 +23,7 @@ never trains: `convert_to_tensor` refuses it with a TypeError (kerasette/ops/cor
 
 from .. import layers as _layers
 from ..layers.base import Layer
-from .elementwise_layers import BINARY, auto_name, broadcast_shapes, matmul_shape, unbroadcast
+from .elementwise_layers import BINARY, auto_name, binary_shape, unbroadcast
 
 
 class WeightOp(Layer):
@@ -55,9 +55,7 @@ class WeightOp(Layer):
 
     def compute_output_shape(self, input_shape):
         a, b = tuple(input_shape), tuple(self.weight.shape)
-        if self.weight_first:
-            a, b = b, a
-        return matmul_shape(a, b) if self.op == "matmul" else broadcast_shapes(a, b)
+        return binary_shape(self.op, *((b, a) if self.weight_first else (a, b)))
 
     def get_config(self) -> dict:
         raise TypeError(f"'{self.name}' reads the weight '{self.weight.name}' inside a traced "

@@ -17,7 +17,7 @@ from ..distribution.writer_callbacks import wrap_writers
 from ..models.arguments import batch_size_arg, single_batch_size, verbose_arg
 from ..models.build_rollback import keeps_unbuilt_on_error
 from ..models.loader_batches import LoaderBatches, no_batches_error
-from . import distributed, distributed_eval
+from . import data_adapter, distributed, distributed_eval
 from .outputs import concat
 from .structure import _is_array_like
 
@@ -26,6 +26,13 @@ class Evaluation:
     """evaluate / predict and their single-batch forms; mixed into `Trainer`."""
 
     # ----- evaluate --------------------------------------------------------------------------
+    # ----- input checks (kerasette/training/data_adapter.py) ---------------------------------
+    def _prepare_x(self, x, name="x"):
+        return data_adapter.prepare_x(self, x, name)
+
+    def _prepare_xy(self, x, y, sw=None, names=("x", "y", "sample_weight")):
+        return data_adapter.prepare_xy(self, x, y, sw, names)
+
     def _validation_batches(self, validation_data, batch_size):
         if validation_data is None:
             return None

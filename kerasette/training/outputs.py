@@ -18,6 +18,7 @@ import torch
 
 from .. import losses as losses_mod
 from .. import metrics as metrics_mod
+from ..losses.function_loss import FunctionLoss
 from ..models.arguments import unique_name
 
 
@@ -242,3 +243,16 @@ def build_metrics(model, y_sample) -> tuple[list, list]:
                 m.name = unique_name(m.name, taken)
                 (weighted if is_weighted else plain).append(m)
     return plain, weighted
+
+
+def trace_function_losses(model, y_sample) -> None:
+    """Trace the losses written as functions (`compile(loss=my_loss)`) on this sample's
+    shapes now, so a function that cannot be traced fails before any forward changes state."""
+    train = model._train_loss
+    losses = train.losses if isinstance(train, MultiLoss) else [train]
+    samples = y_sample if isinstance(y_sample, tuple) else (y_sample,)
+    shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    for loss, y, shape in zip(losses, samples, shapes):
+        loss = getattr(loss, "loss", loss)  # inside a ScaledLoss (loss_weights)
+        if isinstance(loss, FunctionLoss) and y is not None:
+            loss.trace_for(y, shape, model._dtype)

@@ -21,7 +21,6 @@ from .. import optimizers as optimizers_mod
 from ..callbacks import CallbackList
 from ..data import _index, _rows, check_positive_int
 from ..distribution.writer_callbacks import wrap_writers
-from ..losses.function_loss import FunctionLoss
 from ..models.arguments import (
     as_list,
     batch_size_arg,
@@ -33,7 +32,7 @@ from ..models.arguments import (
 from ..models.build_rollback import keeps_unbuilt_on_error
 from ..models.loader_batches import no_batches_error
 from ..models.logs import LazyLogs
-from . import data_adapter, distributed, fit_data
+from . import distributed, fit_data
 from .evaluation import Evaluation
 from .heads import fusable_activation
 from .outputs import (
@@ -43,15 +42,17 @@ from .outputs import (
     resolve_loss_weights,
     resolve_losses,
     resolve_metric_ids,
+    trace_function_losses,
 )
-from .structure import _all_layers, _metric_groups
+from .penalties import Penalties
+from .structure import _metric_groups
 
 
 class NotCompiledError(ValueError, RuntimeError):
     """Raised by fit / evaluate / train_on_batch on a model that was not compiled."""
 
 
-class Trainer(Evaluation):
+class Trainer(Evaluation, Penalties):
     """The training API (compile, fit, train_on_batch; evaluate and predict come from
     `Evaluation`); mixed into `Model`."""
 
@@ -76,9 +77,6 @@ class Trainer(Evaluation):
         self._metric_spec = None
         self._weighted_spec = None
         self._metrics_resolved = False
-        self._regularized: list = []      # weights with a regularizer (penalty added to the loss)
-        self._constrained: list = []      # weights with a constraint (applied after each step)
-        self._loss_layers: list = []      # layers that report add_loss values
         self._resume_epoch = None
 
     # ----- compile ---------------------------------------------------------------------------
@@ -165,32 +163,6 @@ class Trainer(Evaluation):
         else:
             self._train_loss = MultiLoss(train_losses, weights)
 
-    def _collect_penalties(self) -> None:
-        """Weights with regularizers / constraints, and layers that add losses (once per build)."""
-        self._regularized = [w for w in self.weights if w.regularizer is not None]
-        self._constrained = [w for w in self.weights if w.constraint is not None]
-        self._loss_layers = [layer for layer in _all_layers(self.layers)
-                             if getattr(type(layer), "adds_loss", False)]
-
-    def _penalties(self, value, grads: bool = True):
-        """Add the regularizers' penalties and the layers' add_loss values to the loss `value`,
-        and the regularizers' gradients to the weights' gradients (Keras adds both to the loss)."""
-        for w in self._regularized:
-            if w.trainable:
-                value = value + w.regularizer(w.value)
-                if grads:
-                    w.grad.add_(w.regularizer.gradient(w.value))
-        for layer in self._loss_layers:
-            for extra in layer._losses:
-                value = value + extra
-            layer._losses.clear()
-        return value
-
-    def _apply_constraints(self) -> None:
-        for w in self._constrained:
-            if w.trainable:
-                w.value.copy_(w.constraint(w.value))
-
     def _plan(self, fused: bool, overwrite: bool = False):
         """The executor's steps for the current trainable flags (logits for a fused output;
         `overwrite`: gradients written, not added, where the graph allows it — every output has a
@@ -244,20 +216,8 @@ class Trainer(Evaluation):
         if self._metrics_resolved:
             return
         self._metrics, self._weighted_metrics = build_metrics(self, y_sample)
-        self._trace_function_losses(y_sample)
+        trace_function_losses(self, y_sample)
         self._metrics_resolved = True
-
-    def _trace_function_losses(self, y_sample) -> None:
-        """Trace the losses written as functions (`compile(loss=my_loss)`) on this sample's
-        shapes now, so a function that cannot be traced fails before any forward changes state."""
-        train = self._train_loss
-        losses = train.losses if isinstance(train, MultiLoss) else [train]
-        samples = y_sample if isinstance(y_sample, tuple) else (y_sample,)
-        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
-        for loss, y, shape in zip(losses, samples, shapes):
-            loss = getattr(loss, "loss", loss)  # inside a ScaledLoss (loss_weights)
-            if isinstance(loss, FunctionLoss) and y is not None:
-                loss.trace_for(y, shape, self._dtype)
 
     def _reset_metrics(self) -> None:
         for m in self._metrics + self._weighted_metrics:
@@ -280,13 +240,6 @@ class Trainer(Evaluation):
     @property
     def metrics_names(self) -> list:
         return ["loss"] + [m.name for m in self._metrics + self._weighted_metrics]
-
-    # ----- input checks (kerasette/training/data_adapter.py) ---------------------------------
-    def _prepare_x(self, x, name="x"):
-        return data_adapter.prepare_x(self, x, name)
-
-    def _prepare_xy(self, x, y, sw=None, names=("x", "y", "sample_weight")):
-        return data_adapter.prepare_xy(self, x, y, sw, names)
 
     # ----- one step --------------------------------------------------------------------------
     def _loss_and_pred(self, x, y, sw, training):
