@@ -1,6 +1,7 @@
 """Custom layers written the Keras way: `add_weight` in `build`, ops on the weights in `call`
-(their gradients against autograd: test_graph_oracle.py). A weight used through an op that cannot
-carry its gradient is refused at trace time instead of training as a constant."""
+(their gradients against autograd: test_graph_oracle.py and test_weight_reads.py). A weight used
+in a way that cannot carry its gradient is refused at trace time instead of training as a
+constant."""
 
 import numpy as np
 import pytest
@@ -57,28 +58,56 @@ def test_a_frozen_keras_style_layer_stays_put():
     assert not np.allclose(head_before[0], head.get_weights()[0])
 
 
-@pytest.mark.parametrize("use, where", [
-    (lambda self, x: ops.matmul(x, ops.exp(self.w)), "exp"),
-    (lambda self, x: ops.matmul(x, ops.transpose(ops.transpose(self.w))), "transpose"),
-    (lambda self, x: ops.matmul(x, self.w * 2.0), "operator"),
-])
-def test_a_weight_that_would_not_train_is_refused(use, where):
-    class Bad(Linear):
+@pytest.mark.parametrize("use", [
+    lambda self, x: ops.matmul(x, ops.exp(self.w)),
+    lambda self, x: ops.matmul(x, ops.transpose(ops.transpose(self.w))),
+    lambda self, x: ops.matmul(x, self.w * 2.0) - self.b ** 2 + self.w[0],
+], ids=["exp", "transpose", "operators"])
+def test_any_differentiable_use_of_a_weight_trains_it(use):
+    class Uses(Linear):
         def call(self, inputs):
             return use(self, inputs)
 
-    with pytest.raises(TypeError, match=r"weight|unsupported operand"):
-        Bad(name=f"bad_{where}")(ks.Input((3,)))
+    layer = Uses(3)
+    x = ks.Input((3,))
+    model = ks.Model(x, layer(x))
+    before = [w.copy() for w in layer.get_weights()]
+    fit_once(model)
+    after = layer.get_weights()
+    assert not np.allclose(before[0], after[0])
+    data = torch.randn(5, 3)
+    w, b = (torch.as_tensor(v) for v in after)
+    want = use(type("Values", (), {"w": w, "b": b})(), data)  # the same math on plain tensors
+    torch.testing.assert_close(model.predict(data, verbose=0), want)
 
 
-def test_refusal_names_the_layer_and_the_weight():
+def test_a_weights_value_tensor_is_refused_naming_the_layer_and_the_weight():
     class Bad(Linear):
         def call(self, inputs):
-            return ops.matmul(inputs, ops.exp(self.w))
+            return ops.matmul(inputs, self.w.value)
 
-    with pytest.raises(TypeError, match=r"'bad'\.call\(\) uses the weight 'bad/variable' through an "
-                                        r"op that would read its value once.*forward\(x\)"):
+    with pytest.raises(TypeError, match=r"'bad'\.call\(\) uses 'bad/variable'\.value.*self\.w, "
+                                        r"not self\.w\.value"):
         Bad(name="bad")(ks.Input((3,)))
+
+
+def test_an_op_without_a_gradient_on_a_weight_is_refused():
+    class Bad(Linear):
+        def call(self, inputs):
+            return ops.matmul(inputs, self.w) + ops.argmax(self.w, axis=0)
+
+    with pytest.raises(TypeError, match=r"argmax has no gradient.*a layer's weight in a traced"):
+        Bad(name="bad_argmax")(ks.Input((3,)))
+
+
+def test_converting_a_weight_while_tracing_is_refused():
+    class Bad(Linear):
+        def call(self, inputs):
+            return inputs * ops.convert_to_tensor(self.b)
+
+    with pytest.raises(TypeError, match=r"'bad_convert'\.call\(\) uses the weight "
+                                        r"'bad_convert/variable_1' through an op that would read"):
+        Bad(name="bad_convert")(ks.Input((3,)))
 
 
 def test_add_weight_takes_keras_3_spellings():

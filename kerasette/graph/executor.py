@@ -41,7 +41,8 @@ class Step:
         self.outs = [ids[t] for t in node.outputs]
         self.several = node.several
         self.multi_output = node.multi_output
-        self.need_dx = [rg[i] for i in self.ins]
+        reads = node.layer.depends_on_input  # False: y ignores x's values (a weight read)
+        self.need_dx = [rg[i] and reads for i in self.ins]
         self.backward = trainable or any(self.need_dx)
         self.logits = logits
         self.overwrite = False

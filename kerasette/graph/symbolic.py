@@ -74,16 +74,15 @@ class KerasTensor:
 
     # ----- Keras's operators on symbolic tensors: each records a merge node ------------------
     def _merge(self, other, cls_name: str, reverse: bool = False):
-        """`self (op) other` as a node: a merge layer for two symbolic tensors, else the matching
-        `ks.ops` layer (a constant operand)."""
+        """`self (op) other` as a node: a merge layer for two symbolic tensors with a batch axis,
+        else the matching `ks.ops` layer (a constant operand, or a weight read without one)."""
         from .. import layers, ops
 
-        if not isinstance(other, KerasTensor):
+        if not isinstance(other, KerasTensor) or cls_name == "Divide" or not (
+                self.shape and other.shape and self.shape[0] is None and other.shape[0] is None):
             fn = {"Add": ops.add, "Subtract": ops.subtract, "Multiply": ops.multiply,
                   "Divide": ops.divide}[cls_name]
             return fn(other, self) if reverse else fn(self, other)
-        if cls_name == "Divide":
-            return ops.divide(other, self) if reverse else ops.divide(self, other)
         pair = [other, self] if reverse else [self, other]
         return getattr(layers, cls_name)()(pair)
 
@@ -122,7 +121,8 @@ class KerasTensor:
         """`x[:, 0]`, `x[..., :2]`: basic indexing as a graph node (kerasette/ops/get_item.py)."""
         from ..ops.get_item import GetItemOp
 
-        return GetItemOp(key)(self)
+        # Only a weight read (kerasette/ops/weight_read.py) has a known first size: no batch axis.
+        return GetItemOp(key, batch_axis=not self.shape or self.shape[0] is None)(self)
 
     def __neg__(self):
         from .. import ops

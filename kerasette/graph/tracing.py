@@ -22,11 +22,28 @@ needs it.
 from .executor import Graph
 from .symbolic import KerasTensor, is_symbolic
 
-_TRACING: list = []  # the layers whose call() is being traced now (innermost last)
+
+class Trace:
+    """One call() being traced: its owner, the symbolic input that weight reads hang from
+    (`anchor`), and the weights read so far (`reads`: id -> symbolic tensor, one node per weight,
+    see kerasette/ops/weight_read.py)."""
+
+    __slots__ = ("owner", "anchor", "reads")
+
+    def __init__(self, owner, anchor):
+        self.owner, self.anchor, self.reads = owner, anchor, {}
+
+
+_TRACING: list = []  # the traces in progress (innermost last)
 
 
 def tracing():
     """The layer whose call() is being traced now, or None."""
+    return _TRACING[-1].owner if _TRACING else None
+
+
+def current_trace():
+    """The innermost `Trace` in progress, or None."""
     return _TRACING[-1] if _TRACING else None
 
 
@@ -44,7 +61,7 @@ def trace_call(owner, input_shape):
     shapes = input_shape if several else [input_shape]
     inputs = [InputLayer(tuple(s[1:]), name=f"{owner.name}_input" + (f"_{i}" if several else ""))
               .output for i, s in enumerate(shapes)]
-    _TRACING.append(owner)
+    _TRACING.append(Trace(owner, inputs[0]))
     try:
         outputs = owner.call(inputs if several else inputs[0])
     except TypeError as e:
@@ -85,4 +102,4 @@ def run_nested(graph: Graph, x, training: bool):
     return (outs if several_out else outs[0]), backward
 
 
-__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic", "tracing"]
+__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic", "tracing", "current_trace"]

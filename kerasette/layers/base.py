@@ -27,17 +27,19 @@ import torch
 
 from .. import config
 from .. import initializers as inits
-from ..graph.tracing import defines_call, run_nested, trace_call
+from ..graph.tracing import current_trace, defines_call, run_nested, trace_call
 from ..sizes import check_allocation
+from .weight_operators import WeightOperators
 from .weight_values import assign_all, weight_tensor
 
 
-class Weight:
+class Weight(WeightOperators):
     """A trainable (or frozen) tensor and the gradient that accumulates into it.
 
     `value` and `grad` may be views into a model's flat parameter / gradient buffers (see
     `kerasette.flat`); always update them in place (`assign`, `grad.add_`) so the views stay valid.
     A weight with `trainable=False` is never changed by an optimizer (the seeds' transfer-learning flag).
+    Arithmetic on it works as on a Keras variable (`weight_operators.py`).
 
     `is_state` marks layer *state* (BatchNormalization's moving statistics): never trainable, whatever
     the layer's `trainable` flag, changed only by its layer's training forward, saved with the weights.
@@ -95,6 +97,7 @@ class Layer:
     skips_input_grad = False  # True: backward(dy, need_dx=False) is supported (see module doc)
     overwrites_grads = False  # True: backward(dy, overwrite=True) is supported (see module doc)
     adds_loss = False         # True: forward may call add_loss (see add_loss)
+    depends_on_input = True   # False: the output ignores the input's values (no dL/dx to ask for)
 
     def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None,
                  input_dim=None, dtype=None):
@@ -280,6 +283,9 @@ class Layer:
         """
         from ..graph.symbolic import is_symbolic, symbolic_call
 
+        if current_trace() is not None:  # a weight given to a layer in a traced call()
+            from ..ops.weight_read import lift
+            x = lift(x)
         if is_symbolic(x):
             return symbolic_call(self, x)
         if isinstance(x, (list, tuple)) and x and all(isinstance(t, torch.Tensor) for t in x):

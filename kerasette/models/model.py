@@ -20,6 +20,7 @@ layers, weights, devices, saving); compile / fit / evaluate / predict come from
 `kerasette.training.Trainer`.
 """
 
+import functools
 import numbers
 
 import torch
@@ -71,6 +72,14 @@ class Model(Trainer, Layer):
             self._set_graph(*_flatten_io(inputs, "inputs"), outputs)
         if not trainable:
             self.trainable = False
+
+    def __init_subclass__(cls, **kwargs):
+        """A user's subclass may define build(input_shape) to create its own weights, as in
+        Keras: its call() is traced right after that build."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not cls.__module__.startswith("kerasette."):
+            cls.build = _build_then_trace(build)
 
     # ----- the graph --------------------------------------------------------------------------
     def _set_graph(self, inputs: list, input_structure, outputs) -> None:
@@ -215,7 +224,7 @@ class Model(Trainer, Layer):
     def weights(self) -> list:
         """Every weight once, layer by layer in graph order (Keras's order; a shared layer or a
         nested model's weights appear once)."""
-        return unique_weights(self.layers)
+        return unique_weights(self.layers, own=self._weights)  # a subclass's add_weight first
 
     def get_layer(self, name: str | None = None, index: int | None = None):
         """The layer called `name`, or the one at position `index` (Keras's arguments)."""
@@ -381,3 +390,14 @@ class Model(Trainer, Layer):
 
 
 __all__ = ["Model", "NotCompiledError"]
+
+
+def _build_then_trace(build):
+    """A subclassed model's own `build` followed by the trace of its call(), unless that build
+    already ran `Model.build` (through super().build)."""
+    @functools.wraps(build)
+    def wrapper(self, input_shape, *args, **kwargs):
+        build(self, input_shape, *args, **kwargs)
+        if self._graph is None:
+            Model.build(self, input_shape)
+    return wrapper

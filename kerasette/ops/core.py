@@ -72,8 +72,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
         raise TypeError(
             f"Invalid x: '{tracing().name}'.call() uses the weight '{x.name}' through an op that "
             f"would read its value once, as a constant that never trains (call() is traced once, "
-            f"on symbolic tensors). A weight may be an operand of add, subtract, multiply, divide, "
-            f"maximum, minimum or matmul (ks.ops or + - * / @) with a symbolic tensor; for other "
+            f"on symbolic tensors). Give the weight to the ks.ops that build graph nodes "
+            f"(ks.ops.DIFFERENTIABLE), to the operators + - * / @ ** or to a layer; for other "
             f"math on it write forward(x) -> (y, backward) in the layer")
     if isinstance(x, (LearningRate, Weight)) or isinstance(getattr(x, "value", None), torch.Tensor):
         x = x.value  # variables: a weight, the learning rate, a metric's variable

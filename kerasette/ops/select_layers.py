@@ -103,7 +103,9 @@ class WhereOp(_Mixed):
 def mixed_call(layer_for, *operands):
     """Call the layer `layer_for(constants)` on the symbolic operands (one tensor, or a list)."""
     from ..graph.symbolic import is_symbolic
+    from .weight_read import lift
 
+    operands = [lift(o) for o in operands]  # a layer's weight in a traced call() is symbolic
     constants = [None if is_symbolic(o) else o for o in operands]
     symbolic = [o for o in operands if is_symbolic(o)]
     return layer_for(constants)(symbolic if len(symbolic) > 1 else symbolic[0])
