@@ -196,3 +196,24 @@ def test_a_tied_layer_saves_and_loads(tmp_path):
     again = ks.models.load_model(tmp_path / "tied.keras")
     np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0),
                                rtol=0, atol=1e-12)
+
+
+def test_a_subclassed_model_with_its_own_build_saves_and_loads(tmp_path):
+    @ks.saving.register_keras_serializable(package="tests_weight_reads")
+    class SavedTied(TiedAutoencoder):
+        def __init__(self, code=3, **kwargs):
+            super().__init__(code, **kwargs)
+            self.code = code
+
+        def get_config(self):
+            return {"code": self.code, "name": self.name}
+
+    model = SavedTied(name="saved_tied")
+    model.compile(optimizer=ks.optimizers.SGD(0.1), loss="mse")
+    data = np.random.default_rng(0).normal(size=(16, 5))
+    model.fit(data, data, verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = ks.models.load_model(tmp_path / "m.keras")
+    assert [w.name for w in again.weights] == ["saved_tied/b", "encoder/kernel", "encoder/bias"]
+    np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0),
+                               rtol=0, atol=1e-12)
