@@ -273,6 +273,38 @@ def _rows(text) -> list:
                                                                                        "Layer"))]
 
 
+def test_operations_are_not_layers_as_in_keras_3(tmp_path):
+    # Checked with the keras package (3.x, torch backend): for x -> Dense "d" -> exp(h) + h,
+    # model.layers is [input_layer, d], and the functional summary has the rows
+    # "exp (Exp)" and "add (Add)"; a subclassed model's summary lists only its layers.
+    x = ks.Input((4,), name="x")
+    h = Dense(3, name="d")(x)
+    model = ks.Model(x, ks.ops.relu(ks.ops.matmul(ks.ops.exp(h) + h, ks.ops.ones((3, 3))))[:, :2])
+    assert [layer.name for layer in model.layers] == ["x", "d"]
+    rows = [r.split()[:2] for r in _rows(summary_text(model))]  # op names count up per test run
+    assert [t for _, t in rows] == ["(InputLayer)", "(Dense)", "(Exp)", "(Add)", "(Matmul)",
+                                    "(ReLU)", "(GetItem)"]
+    with pytest.raises(ValueError, match=r"no layer 'matmul.*its layers are \['x', 'd'\]"):
+        model.get_layer(rows[4][0])
+    model.save(tmp_path / "ops.keras")  # the tag survives saving: ks.ops.relu's ReLU stays an op
+    again = ks.models.load_model(tmp_path / "ops.keras")
+    assert [layer.name for layer in again.layers] == ["x", "d"]
+
+    class Residual(ks.Model):
+        def __init__(self):
+            super().__init__()
+            self.inner = Dense(4, name="inner")
+
+        def call(self, inputs):
+            return inputs + ks.ops.exp(self.inner(inputs))
+
+    sub = Residual()
+    sub.build((None, 4))
+    assert [layer.name for layer in sub.layers] == ["inner"]
+    assert [r.split()[0] for r in _rows(summary_text(sub))] == ["inner"]
+    assert sub.count_params() == 20  # the operations' rows are gone, not their weights
+
+
 def test_summary_columns_as_keras_3_chooses_them():
     # Keras 3 adds "Connected to" only for a graph that is not a plain chain
     x = ks.Input((4,), name="x")

@@ -77,6 +77,7 @@ class KerasTensor:
         """`self (op) other` as a node: a merge layer for two symbolic tensors with a batch axis,
         else the matching `ks.ops` layer (a constant operand, or a weight read without one)."""
         from .. import layers, ops
+        from ..layers.base import mark_operation
 
         if not isinstance(other, KerasTensor) or cls_name == "Divide" or not (
                 self.shape and other.shape and self.shape[0] is None and other.shape[0] is None):
@@ -84,7 +85,7 @@ class KerasTensor:
                   "Divide": ops.divide}[cls_name]
             return fn(other, self) if reverse else fn(self, other)
         pair = [other, self] if reverse else [self, other]
-        return getattr(layers, cls_name)()(pair)
+        return mark_operation(getattr(layers, cls_name)())(pair)
 
     def __add__(self, other):
         return self._merge(other, "Add")

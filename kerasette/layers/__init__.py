@@ -7,7 +7,7 @@ Other layer modules add their classes with `register(cls)` (or by listing them b
 """
 
 from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .base import Layer, Weight
+from .base import Layer, Weight, mark_operation
 from .convolution import Conv1D, Conv2D, Conv2DTranspose
 from .core import Input, InputLayer
 from .dense import Dense
@@ -100,6 +100,8 @@ def serialize(layer: Layer) -> dict:
     spec = {"class_name": name, "config": layer.get_config()}
     if registered is not None:
         spec["registered_name"] = registered
+    if layer.is_operation and not type(layer).is_operation:  # ks.ops.relu's ReLU, x + y's Add
+        spec["operation"] = True
     return spec
 
 
@@ -111,7 +113,10 @@ def deserialize(spec: dict) -> Layer:
     from ..saving import find_custom
 
     cls = find_custom(spec.get("registered_name"), spec["class_name"]) or get(spec["class_name"])
-    return cls.from_config(dict(spec.get("config", {})))
+    layer = cls.from_config(dict(spec.get("config", {})))
+    if spec.get("operation"):
+        mark_operation(layer)
+    return layer
 
 
 __all__ = [

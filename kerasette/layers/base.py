@@ -98,6 +98,7 @@ class Layer:
     overwrites_grads = False  # True: backward(dy, overwrite=True) is supported (see module doc)
     adds_loss = False         # True: forward may call add_loss (see add_loss)
     depends_on_input = True   # False: the output ignores the input's values (no dL/dx to ask for)
+    is_operation = False      # True: recorded by ks.ops or an operator, not made by the user (below)
 
     def __init__(self, name: str | None = None, trainable: bool = True, input_shape=None,
                  input_dim=None, dtype=None):
@@ -379,6 +380,21 @@ def _snake(name: str) -> str:
     """Keras's default-name rule: "Dense" -> "dense", "LeakyReLU" -> "leaky_re_lu", "GELU" -> "gelu"."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class Operation(Layer):
+    """A node that `ks.ops` or an operator on symbolic tensors (`x + y`, `ks.ops.exp(x)`) recorded,
+    rather than a layer the user made. As in Keras, a model's `layers` leaves operations out
+    (a functional model's summary still shows them); `mark_operation` tags a layer instance an op
+    created (`ks.ops.relu` records a ReLU)."""
+
+    is_operation = True
+
+
+def mark_operation(layer: Layer) -> Layer:
+    """`layer`, tagged as an operation (saved with it, see `kerasette.layers.serialize`)."""
+    layer.is_operation = True
+    return layer
 
 
 def unique_weights(layers, own=()) -> list:

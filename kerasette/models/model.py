@@ -100,7 +100,13 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self) -> list:
-        """The layers in graph order (a functional model lists its InputLayers first, as Keras)."""
+        """The layers in graph order (a functional model lists its InputLayers first, as Keras),
+        without the operations that ks.ops and operators recorded (`x + y`, `ks.ops.exp(x)`),
+        as in Keras."""
+        return [layer for layer in self._graph_layers() if not layer.is_operation]
+
+    def _graph_layers(self) -> list:
+        """`layers` with the operations: every layer the model runs (weights, state, RNG)."""
         if self._graph is None:
             return []
         inputs = [t.node.layer for t in self._graph.inputs]
@@ -201,7 +207,7 @@ class Model(Trainer, Layer):
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze every layer of the model (compile again afterwards)."""
         self._trainable = bool(value)
-        for layer in self.layers:
+        for layer in self._graph_layers():
             layer.trainable = self._trainable
 
     def forward(self, x, training: bool = False):
@@ -224,7 +230,7 @@ class Model(Trainer, Layer):
     def weights(self) -> list:
         """Every weight once, layer by layer in graph order (Keras's order; a shared layer or a
         nested model's weights appear once)."""
-        return unique_weights(self.layers, own=self._weights)  # a subclass's add_weight first
+        return unique_weights(self._graph_layers(), own=self._weights)  # own: add_weight's
 
     def get_layer(self, name: str | None = None, index: int | None = None):
         """The layer called `name`, or the one at position `index` (Keras's arguments)."""
@@ -370,7 +376,7 @@ class Model(Trainer, Layer):
     # ----- random state (for exact resumption) -----------------------------------------------
     def _generators(self) -> dict:
         gens = {"shuffle": self._shuffle_generator}
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(self._graph_layers()):
             inner = layer._generators() if isinstance(layer, Model) else {
                 k: g for k, g in layer.rng_generators().items()}
             for key, g in inner.items():

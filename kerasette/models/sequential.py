@@ -43,6 +43,9 @@ class Sequential(Model):
     def layers(self) -> list:
         return list(self._layers)
 
+    def _graph_layers(self) -> list:
+        return list(self._layers)  # a chain of the user's layers: no operations
+
     def add(self, layer, rebuild: bool = True) -> None:
         """Append a layer or a model (or set the input shape with `ks.Input`)."""
         if isinstance(layer, KerasTensor) and layer.node is not None and \

@@ -49,12 +49,15 @@ def summary_lines(model, line_length=None, positions=None, show_trainable=False,
 
 def _entries(model) -> list:
     """[(layer, its nodes in the model's graph)], one per layer in graph order; a functional
-    model's InputLayers first (a Sequential's and a subclassed model's inputs are not rows)."""
+    model's InputLayers first (a Sequential's and a subclassed model's inputs are not rows). As in
+    Keras, a subclassed model shows only its layers, a functional one its operations too."""
     from .sequential import Sequential
 
     graph = model._graph
     own_inputs = isinstance(model, Sequential) or defines_call(model)
     nodes = graph.nodes if own_inputs else [t.node for t in graph.inputs] + graph.nodes
+    if defines_call(model):
+        nodes = [node for node in nodes if not node.layer.is_operation]
     calls = {}
     for node in nodes:
         calls.setdefault(id(node.layer), (node.layer, []))[1].append(node)
@@ -88,7 +91,7 @@ def _layer_rows(layer, nodes, connected, show_trainable, expand_nested, level) -
     prefix = "   " * level + "└ " if level else ""
     shapes = [t.shape for t in nodes[-1].outputs]
     frozen = "" if layer.trainable or not layer.weights else " [frozen]"
-    row = [f"{prefix}{layer.name} ({type(layer).__name__}){frozen}",
+    row = [f"{prefix}{layer.name} ({_type_name(layer)}){frozen}",
            str(shapes[0] if len(shapes) == 1 else shapes), f"{layer.count_params():,}"]
     if connected:
         reads = ", ".join(_source(t) for n in nodes for t in n.inputs) if not level else ""
@@ -100,6 +103,18 @@ def _layer_rows(layer, nodes, connected, show_trainable, expand_nested, level) -
         for inner, inner_nodes in _entries(layer):
             rows += _layer_rows(inner, inner_nodes, connected, show_trainable, True, level + 1)
     return rows
+
+
+def _type_name(layer) -> str:
+    """The Type column; for an operation Keras's name: ks.ops.exp records an "Exp", x[0] a
+    "GetItem", ks.ops.matmul a "Matmul"."""
+    name = type(layer).__name__
+    if not type(layer).is_operation:
+        return name
+    op = getattr(layer, "op", None)
+    if isinstance(op, str):
+        return "".join(part.capitalize() for part in op.split("_"))
+    return name[:-2] if name.endswith("Op") else name
 
 
 def _bounds(entries, layer_range) -> tuple:

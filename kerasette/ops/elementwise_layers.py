@@ -26,7 +26,7 @@ input's device and dtype at each call, and gets no gradient.
 import torch
 
 from .. import layers as _layers
-from ..layers.base import Layer
+from ..layers.base import Layer, Operation
 from .core import standardize_dtype
 
 
@@ -204,7 +204,7 @@ def auto_name(base: str) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-class UnaryOp(Layer):
+class UnaryOp(Operation):
     """One elementwise op of `UNARY` (`op`, with its keyword `params`) as a layer."""
 
     def __init__(self, op: str, params: dict | None = None, **kwargs):
@@ -224,7 +224,7 @@ class UnaryOp(Layer):
         return {**super().get_config(), "op": self.op, "params": dict(self.params)}
 
 
-class BinaryOp(Layer):
+class BinaryOp(Operation):
     """One op of `BINARY` as a layer: on a list [a, b], or on one input and a `constant`
     (the right operand, or the left one with `constant_first=True`)."""
 

@@ -20,7 +20,7 @@ import numbers
 import torch
 
 from .. import layers as _layers
-from ..layers.base import Layer
+from ..layers.base import Operation
 from .elementwise_layers import auto_name
 
 
@@ -66,7 +66,7 @@ def indexed_shape(shape: tuple, key: tuple, batch_axis: bool = True) -> tuple:
     return (None, *(a if a == b else None for a, b in zip(tries[0][1:], tries[1][1:])))
 
 
-class GetItemOp(Layer):
+class GetItemOp(Operation):
     """y = x[key] for a basic-indexing `key` (see the module docstring); dx = dy written at key."""
 
     def __init__(self, key, batch_axis: bool = True, **kwargs):

@@ -7,6 +7,7 @@ import numbers
 import torch
 
 from .. import config
+from ..layers.base import mark_operation
 from . import dispatch
 from .core import float_tensor, standardize_dtype, tensor
 from .numpy import tanh  # noqa: F401 (Keras has it in both namespaces)
@@ -17,7 +18,7 @@ def relu(x):
     if dispatch.any_symbolic(x):
         from ..layers import ReLU
 
-        return ReLU()(x)
+        return mark_operation(ReLU())(x)
     return torch.relu(tensor(x))
 
 
@@ -25,7 +26,7 @@ def sigmoid(x):
     if dispatch.any_symbolic(x):
         from ..layers import Sigmoid
 
-        return Sigmoid()(x)
+        return mark_operation(Sigmoid())(x)
     return torch.sigmoid(float_tensor(x))
 
 
@@ -33,7 +34,7 @@ def softmax(x, axis=-1):
     if dispatch.any_symbolic(x):
         from ..layers import Softmax
 
-        return Softmax(axis=axis)(x)
+        return mark_operation(Softmax(axis=axis))(x)
     return torch.softmax(float_tensor(x), axis)
 
 

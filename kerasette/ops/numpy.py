@@ -9,6 +9,7 @@ import numbers
 import torch
 
 from .. import config
+from ..layers.base import mark_operation
 from . import dispatch
 from .core import binary_op, float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import ReduceOp, normalize_axes, reduce
@@ -139,7 +140,7 @@ def tanh(x):
     if dispatch.any_symbolic(x):
         from ..layers import Tanh
 
-        return Tanh()(x)
+        return mark_operation(Tanh())(x)
     return torch.tanh(float_tensor(x))
 
 

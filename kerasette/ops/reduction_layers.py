@@ -17,7 +17,7 @@ import numbers
 import torch
 
 from .. import layers as _layers
-from ..layers.base import Layer
+from ..layers.base import Operation
 from .elementwise_layers import auto_name
 
 
@@ -76,7 +76,7 @@ def reduce(op: str, x: torch.Tensor, axis=None, keepdims: bool = False):
     raise ValueError(f"Invalid op: expected one of sum, mean, max, min, var, std, received {op!r}")
 
 
-class ReduceOp(Layer):
+class ReduceOp(Operation):
     """A reduction (`op` in sum, mean, max, min, var, std) over `axis` as a layer."""
 
     OPS = ("sum", "mean", "max", "min", "var", "std")

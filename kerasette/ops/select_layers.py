@@ -18,7 +18,7 @@ Any operand may be a constant (a number or an array) instead of a symbolic tenso
 import torch
 
 from .. import layers as _layers
-from ..layers.base import Layer
+from ..layers.base import Operation
 from .elementwise_layers import _as_constant, auto_name, broadcast_shapes, unbroadcast
 
 COMPARE = {"greater": torch.gt, "greater_equal": torch.ge, "less": torch.lt, "less_equal": torch.le,
@@ -26,7 +26,7 @@ COMPARE = {"greater": torch.gt, "greater_equal": torch.ge, "less": torch.lt, "le
            "logical_and": torch.logical_and, "logical_or": torch.logical_or}  # conditions combined
 
 
-class _Mixed(Layer):
+class _Mixed(Operation):
     """A layer whose operands are symbolic tensors (given to its call, in order) or constants
     (kept in the layer): `constants[i]` is None where operand i is symbolic."""
 

@@ -14,7 +14,7 @@ import math
 import torch
 
 from .. import layers as _layers
-from ..layers.base import Layer
+from ..layers.base import Operation
 from .elementwise_layers import auto_name
 from .reduction_layers import normalize_axes
 
@@ -54,7 +54,7 @@ def _reshape_back(x):
     return lambda dy: dy.reshape(x.shape)
 
 
-class ReshapeOp(Layer):
+class ReshapeOp(Operation):
     """y = x.reshape(newshape) (batch axis included; one entry may be -1)."""
 
     def __init__(self, newshape, **kwargs):
@@ -82,7 +82,7 @@ class ReshapeOp(Layer):
         return {**super().get_config(), "newshape": list(self.newshape)}
 
 
-class TransposeOp(Layer):
+class TransposeOp(Operation):
     """y = x.permute(axes); axes None reverses them all (NumPy's transpose)."""
 
     def __init__(self, axes=None, **kwargs):
@@ -102,7 +102,7 @@ class TransposeOp(Layer):
         return {**super().get_config(), "axes": self.axes}
 
 
-class ExpandDimsOp(Layer):
+class ExpandDimsOp(Operation):
     """Insert axes of size 1 at `axis` (an int or a tuple, positions in the output)."""
 
     def __init__(self, axis, **kwargs):
@@ -120,7 +120,7 @@ class ExpandDimsOp(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class SqueezeOp(Layer):
+class SqueezeOp(Operation):
     """Remove the axes of size 1 at `axis` (None: every axis of size 1)."""
 
     def __init__(self, axis=None, **kwargs):
@@ -138,7 +138,7 @@ class SqueezeOp(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class ConcatenateOp(Layer):
+class ConcatenateOp(Operation):
     """y = torch.cat(xs, axis) on a list of inputs."""
 
     def __init__(self, axis=0, **kwargs):
@@ -162,7 +162,7 @@ class ConcatenateOp(Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
-class StackOp(Layer):
+class StackOp(Operation):
     """y = torch.stack(xs, axis) on a list of inputs of one shape."""
 
     def __init__(self, axis=0, **kwargs):

@@ -32,11 +32,11 @@ op between a symbolic tensor and a weight reads the weight the same way, hung fr
 from .. import layers as _layers
 from ..graph.symbolic import KerasTensor
 from ..graph.tracing import current_trace
-from ..layers.base import Layer, Weight
+from ..layers.base import Operation, Weight
 from .elementwise_layers import auto_name
 
 
-class WeightRead(Layer):
+class WeightRead(Operation):
     """y = weight.value, whatever the input; backward adds dL/dy into weight.grad."""
 
     skips_input_grad = True  # backward(dy, need_dx=False): the only call it ever gets

@@ -143,7 +143,7 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             zero_grads = not plan.overwrites_all  # else a backward writes every gradient
             # Layers that reduce across ranks in their forward and backward (synchronized
             # BatchNormalization) need every rank at every step, even with an empty share.
-            every_rank = needs_every_rank(_all_layers(model.layers))
+            every_rank = needs_every_rank(_all_layers(model._graph_layers()))
             sync = StepSync(strategy, opt.buffer.grads, every_rank=every_rank)
             zero = torch.zeros((), dtype=model._dtype, device=model._device)
         if batch_hooks:

@@ -14,7 +14,7 @@ class Penalties:
         """Weights with regularizers / constraints, and layers that add losses (once per build)."""
         self._regularized = [w for w in self.weights if w.regularizer is not None]
         self._constrained = [w for w in self.weights if w.constraint is not None]
-        self._loss_layers = [layer for layer in _all_layers(self.layers)
+        self._loss_layers = [layer for layer in _all_layers(self._graph_layers())
                              if getattr(type(layer), "adds_loss", False)]
 
     def _penalties(self, value, grads: bool = True):
