@@ -35,7 +35,22 @@ class ActivationFunction(Configurable):
         return self.forward(x)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """The output only (no backward)."""
+        """The output only (no backward), as Keras's `keras.activations.relu(x)`. On a symbolic
+        tensor (a functional model, a traced call()) it records an Activation node; data that is
+        not a tensor (an array, a list) is converted first, floats in floatx."""
+        from .graph.symbolic import is_symbolic
+
+        if is_symbolic(x):
+            from .layers import Activation
+            from .layers.base import mark_operation
+            from .ops.elementwise_layers import auto_name
+
+            name = auto_name(self.name) if self.name else None
+            return mark_operation(Activation(self, name=name))(x)
+        if not isinstance(x, torch.Tensor):
+            from .ops.core import float_tensor
+
+            x = float_tensor(x)
         return self.forward(x)[0]
 
     def get_config(self) -> dict:

@@ -9,13 +9,16 @@
     model = ks.saving.load_model("m.kst", custom_objects={"Scale": Scale})  # or passed in
 
 A registered object is written under `"package>name"` (`"registered_name"` in its config) next to
-its class name; reading looks in the `custom_objects` given (innermost scope first), then in the
-registered objects, then in kerasette's own classes. Nothing here imports code: only objects the
-program already defined can be found.
+its class name; an unregistered class with its module's name (`"module"`, as Keras writes it).
+Reading looks in the `custom_objects` given (innermost scope first), then in the registered objects,
+then in the module a class was written from, then in kerasette's own classes. Nothing here imports
+code: only objects the program already defined can be found (a class defined at the top of the
+script that saved the model, in that script; any other with custom_objects or registration).
 """
 
 import contextlib
 import inspect
+import sys
 
 _REGISTERED: dict[str, object] = {}   # "package>name" -> class or function
 _NAMES: dict[object, str] = {}        # class or function -> "package>name"
@@ -73,6 +76,15 @@ def find_custom(*names):
             if obj is not None:
                 return obj
     return None
+
+
+def find_defined(module, class_name, base: type):
+    """The class `class_name` defined at the top of `module` when that module is already imported
+    (e.g. "__main__", the running script) and the class is a subclass of `base`; else None."""
+    if not isinstance(module, str) or not isinstance(class_name, str):
+        return None
+    obj = getattr(sys.modules.get(module), class_name, None)
+    return obj if inspect.isclass(obj) and issubclass(obj, base) else None
 
 
 @contextlib.contextmanager

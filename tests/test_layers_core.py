@@ -8,6 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import kerasette
 from kerasette import layers
 from kerasette.testing import check_gradients
 
@@ -113,13 +114,17 @@ def test_registry():
         layers.register(int)
 
 
-def test_unregistered_subclasses_must_be_registered_to_serialize():
+def test_unregistered_subclasses_must_be_registered_or_given_to_deserialize():
     class Scaled(layers.Layer):
         def forward(self, x, training=False):
             return 2 * x, lambda dy: 2 * dy
 
-    with pytest.raises(ValueError, match="register"):
-        layers.serialize(Scaled())
+    spec = layers.serialize(Scaled())  # written as Keras writes it: class and module names
+    assert spec["class_name"] == "Scaled" and spec["module"] == __name__
+    with pytest.raises(ValueError, match="Unknown layer class_name: 'Scaled'.*custom_objects"):
+        layers.deserialize(spec)  # a class local to a function is in no module
+    with kerasette.saving.custom_object_scope({"Scaled": Scaled}):
+        assert isinstance(layers.deserialize(spec), Scaled)
     assert layers.register(Scaled) is Scaled
     assert isinstance(layers.deserialize(layers.serialize(Scaled(name="s"))), Scaled)
 

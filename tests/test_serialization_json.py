@@ -123,11 +123,14 @@ def test_registered_layer_in_json_and_custom_objects():
     clone = ks.models.model_from_json(model.to_json())
     assert type(clone.get_layer("res")) is Residual
 
-    # an unregistered class: refused when written, found through custom_objects when read
+    # an unregistered class: written with its module, as Keras does, and found there when read
+    # (this test module is loaded); a text without the module needs custom_objects
     y = ks.Input((4,))
     plain = ks.Model(y, Unregistered(4, name="u")(y))
-    with pytest.raises(ValueError, match="register_keras_serializable"):
-        plain.to_json()
+    spec = [s for s in json.loads(plain.to_json())["config"]["layers"]
+            if s["class_name"] == "Unregistered"][0]
+    assert spec["module"] == __name__ and "registered_name" not in spec
+    assert type(ks.models.model_from_json(plain.to_json()).get_layer("u")) is Unregistered
     text = json.dumps({"class_name": "Sequential", "config": {
         "name": "s", "input_shape": [4],
         "layers": [{"class_name": "Unregistered", "config": {"name": "u", "units": 4}}]}})
@@ -177,8 +180,12 @@ def test_subclassed_model_round_trips_through_config_and_file(tmp_path):
     assert rebuilt.units == 5 and rebuilt.name == "tt"
     path = tmp_path / "tt.kst"
     model.save(path)
+    assert type(ks.models.load_model(path)) is TwoTower  # found in its module, loaded here
+    elsewhere = json.loads(model.to_json())
+    assert elsewhere["module"] == __name__
+    elsewhere["module"] = "a_module_this_program_never_imported"
     with pytest.raises(ValueError, match="TwoTower"):
-        ks.models.load_model(path)
+        ks.models.model_from_json(json.dumps(elsewhere))
     loaded = ks.models.load_model(path, custom_objects={"TwoTower": TwoTower})
     assert type(loaded) is TwoTower
     np.testing.assert_allclose(loaded.predict(xa, verbose=0), model.predict(xa, verbose=0))

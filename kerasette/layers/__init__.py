@@ -86,20 +86,20 @@ def get(class_name: str) -> type:
 
 
 def serialize(layer: Layer) -> dict:
-    """`{"class_name": ..., "config": layer.get_config()}` for a registered layer."""
+    """`{"class_name": ..., "config": layer.get_config()}`, with `"registered_name"` for a class
+    registered with ks.saving, or `"module"` for a user's class that is not (as Keras writes it:
+    reading finds it in custom_objects, or in that module if the program has it loaded)."""
     if not isinstance(layer, Layer):
         raise TypeError(f"Invalid layer: expected a Layer, received {type(layer).__name__}")
     from ..saving import _NAMES
 
     name = type(layer).__name__
     registered = _NAMES.get(type(layer))
-    if registered is None and _REGISTRY.get(name) is not type(layer):
-        raise ValueError(f"Cannot serialize layer class {name!r}: it is not registered; "
-                         f"decorate it with @ks.saving.register_keras_serializable() (or call "
-                         f"kerasette.layers.register({name}))")
     spec = {"class_name": name, "config": layer.get_config()}
     if registered is not None:
         spec["registered_name"] = registered
+    elif _REGISTRY.get(name) is not type(layer):
+        spec["module"] = type(layer).__module__
     if layer.is_operation and not type(layer).is_operation:  # ks.ops.relu's ReLU, x + y's Add
         spec["operation"] = True
     return spec
@@ -110,9 +110,10 @@ def deserialize(spec: dict) -> Layer:
     if not isinstance(spec, dict) or "class_name" not in spec:
         raise ValueError(f"Invalid spec: expected a dict with 'class_name' and 'config', "
                          f"received {spec!r}")
-    from ..saving import find_custom
+    from ..saving import find_custom, find_defined
 
-    cls = find_custom(spec.get("registered_name"), spec["class_name"]) or get(spec["class_name"])
+    cls = find_custom(spec.get("registered_name"), spec["class_name"]) or find_defined(
+        spec.get("module"), spec["class_name"], Layer) or get(spec["class_name"])
     layer = cls.from_config(dict(spec.get("config", {})))
     if spec.get("operation"):
         mark_operation(layer)

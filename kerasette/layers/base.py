@@ -30,7 +30,7 @@ from .. import initializers as inits
 from ..graph.tracing import current_trace, defines_call, run_nested, trace_call
 from ..sizes import check_allocation
 from .weight_operators import WeightOperators
-from .weight_values import assign_all, weight_tensor
+from .weight_values import assign_all, delta_tensor, weight_tensor
 
 
 class Weight(WeightOperators):
@@ -76,6 +76,14 @@ class Weight(WeightOperators):
         """Copy `new_value` into the weight in place after checking it (see `weight_values`:
         real, finite, this weight's shape, representable in its dtype); nothing changes otherwise."""
         self.value.copy_(weight_tensor(new_value, self, "value"))
+
+    def assign_add(self, delta) -> None:
+        """`value + delta`, assigned as by `assign` (Keras's variable API)."""
+        self.assign(self.value + delta_tensor(delta, self))
+
+    def assign_sub(self, delta) -> None:
+        """`value - delta`, assigned as by `assign`."""
+        self.assign(self.value - delta_tensor(delta, self))
 
     def __repr__(self):
         frozen = "" if self.trainable else ", trainable=False"

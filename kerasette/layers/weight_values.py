@@ -61,7 +61,20 @@ def weight_tensors(weights, values, owner: str, arg: str = "weights") -> list:
     return [weight_tensor(v, w, arg) for w, v in zip(weights, values)]
 
 
+def delta_tensor(value, weight, arg: str = "delta") -> torch.Tensor:
+    """`value` (a number, array or tensor) as real numbers in `weight`'s dtype and device, for
+    `assign_add` / `assign_sub`; the sum is then checked as any assigned value."""
+    t = _as_real_tensor(value, f"Invalid {arg}: '{weight.name}'")
+    return t.to(device=weight.value.device, dtype=weight.value.dtype)
+
+
 def _as_real_tensor(value, where: str) -> torch.Tensor:
+    from ..graph.symbolic import is_symbolic
+
+    if is_symbolic(value):
+        raise TypeError(f"{where} expects data, received a symbolic tensor: a traced call() runs "
+                        f"once, so an assignment there would happen once, at trace time, not at "
+                        f"every step. Update state in forward(x) -> (y, backward) instead")
     if isinstance(value, torch.Tensor):
         t = value.detach()
         if t.device.type == "meta":

@@ -10,7 +10,7 @@ def to_json(model, **kwargs) -> str:
     """The architecture as a JSON string `{"class_name", "config", ...}` (no weights); kwargs go to
     `json.dumps` (indent=...), as in Keras."""
     arch = architecture(model)
-    arch["module"] = "kerasette"
+    arch.setdefault("module", "kerasette")  # a user's unregistered class keeps its own
     return json.dumps(arch, **kwargs)
 
 

@@ -327,12 +327,17 @@ class Model(Trainer, Layer):
         return graph_config(self)
 
     @classmethod
-    def from_config(cls, config: dict):
-        if "nodes" in config:
-            from .functional_config import from_graph_config
+    def from_config(cls, config: dict, custom_objects: dict | None = None):
+        """The model `get_config` describes; `custom_objects` ({name: class or function}) as in
+        `load_model`, for custom layers the config names."""
+        from ..saving import custom_object_scope
 
-            return from_graph_config(cls, config)
-        return cls(**config)
+        with custom_object_scope(custom_objects):
+            if "nodes" in config:
+                from .functional_config import from_graph_config
+
+                return from_graph_config(cls, config)
+            return cls(**config)
 
     def to_json(self, **kwargs) -> str:
         """The architecture (no weights) as JSON; `ks.models.model_from_json` rebuilds it."""

@@ -98,12 +98,13 @@ def model_class(arch: dict, where: str) -> type:
     """The Model class an architecture `{"class_name": ..., "config": ...}` names: Sequential,
     Model / Functional, or a subclass found among custom objects (ks.saving) or registered layers."""
     from .. import layers as layers_mod
-    from ..saving import find_custom
+    from ..saving import find_custom, find_defined
     from .model import Model
     from .sequential import Sequential
 
     classes = {"Sequential": Sequential, "Model": Model, "Functional": Model}
-    cls = find_custom(arch.get("registered_name"), arch.get("class_name"))
+    cls = find_custom(arch.get("registered_name"), arch.get("class_name")) or find_defined(
+        arch.get("module"), arch.get("class_name"), Model)
     if cls is None:
         cls = classes.get(arch.get("class_name"))
     if cls is None:  # a subclassed model registered with kerasette.layers.register
@@ -143,6 +144,8 @@ def architecture(model) -> dict:
                                 if isinstance(shape, list) else list(shape)}
     if type(model) in _NAMES:
         arch["registered_name"] = _NAMES[type(model)]
+    elif not type(model).__module__.startswith("kerasette."):  # found there when read back
+        arch["module"] = type(model).__module__
     return arch
 
 

@@ -107,8 +107,11 @@ class Sequential(Model):
                 "layers": [serialize_layer(layer) for layer in self._layers]}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
-        layers = [deserialize_layer(c) for c in config["layers"]]
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> "Sequential":
+        from ..saving import custom_object_scope
+
+        with custom_object_scope(custom_objects):
+            layers = [deserialize_layer(c) for c in config["layers"]]
         model = cls(layers, name=config.get("name"))
         if config.get("input_shape") is not None:
             model.build((None, *config["input_shape"]))

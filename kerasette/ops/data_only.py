@@ -11,6 +11,7 @@ import numbers
 
 import torch
 
+from ..graph.symbolic import is_symbolic
 from . import dispatch
 from .core import binary_op, float_tensor, named_op, standardize_dtype, tensor
 from .reduction_layers import normalize_axes
@@ -88,7 +89,10 @@ def where(condition, x1=None, x2=None):
 
 
 def shape(x) -> tuple:
-    """The shape as a tuple of ints."""
+    """The shape as a tuple of ints; of a symbolic tensor its known shape, None for the batch
+    (as Keras), which ks.ops.zeros / ones / full take inside a traced call()."""
+    if is_symbolic(x) and not isinstance(x, (list, tuple, dict)):
+        return tuple(x.shape)
     return tuple(_one("shape", x).shape)
 
 

@@ -12,6 +12,7 @@ from .. import config
 from ..layers.base import mark_operation
 from . import dispatch
 from .core import binary_op, float_tensor, named_op, standardize_dtype, tensor
+from .fill_layers import batch_sized, fill
 from .reduction_layers import ReduceOp, normalize_axes, reduce
 from .shape_layers import (
     ConcatenateOp,
@@ -47,14 +48,23 @@ def _dtype_of(value, dtype):
 
 
 def ones(shape, dtype=None):
+    """Ones of `shape`; in a traced call() the first size may be None (the batch, fill_layers.py)."""
+    if batch_sized(shape):
+        return fill(shape, 1.0, standardize_dtype(dtype) or config.floatx_dtype())
     return torch.ones(_shape(shape), dtype=standardize_dtype(dtype) or config.floatx_dtype())
 
 
 def zeros(shape, dtype=None):
+    """Zeros of `shape`; in a traced call() the first size may be None (the batch)."""
+    if batch_sized(shape):
+        return fill(shape, 0.0, standardize_dtype(dtype) or config.floatx_dtype())
     return torch.zeros(_shape(shape), dtype=standardize_dtype(dtype) or config.floatx_dtype())
 
 
 def full(shape, fill_value, dtype=None):
+    """`fill_value` in every entry of `shape`; in a traced call() the first size may be None."""
+    if batch_sized(shape) and isinstance(fill_value, numbers.Real):
+        return fill(shape, fill_value, _dtype_of(fill_value, dtype))
     if isinstance(fill_value, torch.Tensor):
         return torch.full(_shape(shape), fill_value.item(), dtype=standardize_dtype(dtype)
                           or fill_value.dtype)
