@@ -154,3 +154,246 @@ def test_batch_sized_shapes_only_in_a_traced_call_and_only_first():
     model = keras.Model(x, Full()(x))
     data = np.random.default_rng(0).normal(size=(7, 4, 3))
     np.testing.assert_allclose(model.predict(data, verbose=0), 2.5 * data, rtol=1e-6)
+
+
+# ----- add_loss inside a traced call ------------------------------------------------------------
+class ActivityRegularizationLayer(layers.Layer):
+    def __init__(self, rate=1e-2):
+        super().__init__()
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * ops.mean(inputs))
+        return inputs
+
+
+@pytest.mark.usefixtures("float64")
+def test_add_loss_in_a_traced_call_is_added_to_the_loss_and_trains():
+    inputs = keras.Input(shape=(3,))
+    first, head = layers.Dense(4, activation="tanh"), layers.Dense(1)
+    model = keras.Model(inputs, head(ActivityRegularizationLayer(0.5)(first(inputs))))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    oracle = Oracle(model, 0.1)
+
+    def loss_fn(P, x, y):
+        h = dense(P[first], x, torch.tanh)
+        return mse(dense(P[head], h), y) + 0.5 * h.mean()
+
+    batches = batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 1, seed=100 + i)))
+    x, y = batches[0]
+    P = Oracle(model, 0.1)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(float(loss_fn(P, x, y).detach()),
+                                                          abs=1e-12)
+    train_both(model, oracle, loss_fn, batches)
+
+
+class PenalisedNet(keras.Model):
+    """A subclassed model whose call() adds two terms, one of them a matrix (summed, as Keras)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(4, activation="tanh")
+        self.out = layers.Dense(2)
+
+    def call(self, inputs):
+        h = self.hidden(inputs)
+        self.add_loss(0.1 * ops.sum(ops.square(self.hidden.kernel)))
+        self.add_loss(0.01 * ops.abs(h) / 8.0)
+        return {"a": self.out(h), "b": h}
+
+
+@pytest.mark.usefixtures("float64")
+def test_add_loss_in_a_subclassed_model_with_several_outputs():
+    model = PenalisedNet()
+    model.build((None, 3))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss={"a": "mse", "b": "mse"})
+    oracle = Oracle(model, 0.05)
+
+    def loss_fn(P, x, y):
+        kernel, bias = P[model.hidden]
+        h = torch.tanh(x @ kernel + bias)
+        penalty = 0.1 * (kernel ** 2).sum() + (0.01 * h.abs() / 8.0).sum()
+        return mse(dense(P[model.out], h), y["a"]) + mse(h, y["b"]) + penalty
+
+    train_both(model, oracle, loss_fn, batches_of(lambda i: (
+        randn(8, 3, seed=i), {"a": randn(8, 2, seed=100 + i), "b": randn(8, 4, seed=200 + i)})))
+
+
+def test_a_symbolic_add_loss_outside_a_traced_call_is_refused():
+    layer = layers.Dense(2)
+    with pytest.raises(TypeError, match=r"'dense\S*'\.add_loss takes a symbolic tensor only inside"):
+        layer.add_loss(ops.mean(keras.Input((3,))))
+
+
+def test_outputs_keep_their_names_beside_an_add_loss():
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.first, self.second = layers.Dense(1, name="first"), layers.Dense(1, name="second")
+
+        def call(self, inputs):
+            self.add_loss(ops.mean(ops.square(inputs)))
+            return [self.first(inputs), self.second(inputs)]
+
+    model = TwoHeads()
+    model.build((None, 2))
+    assert model.output_names == ["first", "second"]
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    data = np.ones((4, 2))
+    logs = model.fit(data, [data[:, :1], data[:, :1]], verbose=0).history
+    assert sorted(logs) == ["first_loss", "loss", "second_loss"]
+
+
+# ----- an endpoint layer: a loss object in call(), compile without a loss, fit on x alone ---------
+class LogisticEndpoint(keras.layers.Layer):
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, logits, targets, sample_weights=None):  # the guide passes (logits, targets)
+        loss = self.loss_fn(targets, logits, sample_weights)
+        self.add_loss(loss)
+        return ops.softmax(logits)
+
+
+def endpoint_model():
+    inputs = keras.Input(shape=(3,), name="inputs")
+    targets = keras.Input(shape=(10,), name="targets")
+    dense = keras.layers.Dense(10)
+    predictions = LogisticEndpoint(name="predictions")(dense(inputs), targets)
+    return keras.Model(inputs=[inputs, targets], outputs=predictions), dense
+
+
+@pytest.mark.usefixtures("float64")
+def test_endpoint_layer_trains_on_its_added_loss_alone():
+    model, dense_layer = endpoint_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.5))  # no loss: the endpoint adds it
+    oracle = Oracle(model, 0.5)
+
+    def loss_fn(P, x, y):
+        logits = dense(P[dense_layer], x["inputs"])
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, x["targets"])
+
+    for i in range(20):
+        x = {"inputs": randn(6, 3, seed=i), "targets": torch.rand(6, 10, dtype=torch.float64,
+                                                                generator=torch.Generator()
+                                                                .manual_seed(50 + i))}
+        got = model.train_on_batch(x)
+        want = oracle.step(loss_fn(oracle, x, None))
+        assert abs(got - want) <= 1e-10 * max(1.0, abs(want))
+        assert model.test_on_batch(x) == pytest.approx(float(loss_fn(oracle, x, None)), abs=1e-10)
+    oracle.assert_weights(model)
+    data = {"inputs": np.random.default_rng(0).random((8, 3)),
+            "targets": np.random.default_rng(1).random((8, 10))}
+    history = model.fit(data, epochs=2, validation_split=0.25, verbose=0).history
+    assert sorted(history) == ["loss", "val_loss"]
+    assert model.evaluate(data, verbose=0) > 0
+    assert model.predict(data, verbose=0).shape == (8, 10)
+    with pytest.raises(ValueError, match=r"Invalid y: model '.*' was compiled without a loss"):
+        model.fit(data, np.ones((8, 10)), verbose=0)
+
+
+def test_a_model_with_nothing_to_train_on_still_needs_a_loss():
+    x = keras.Input((3,))
+    model = keras.Model(x, layers.Dense(1)(x))
+    model.compile(optimizer="sgd")
+    with pytest.raises(keras.training.NotCompiledError, match="compile"):
+        model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+
+
+def test_targets_computed_by_weights_are_refused_as_y_true():
+    class Swapped(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def call(self, targets, logits):  # called with (logits, targets): y_true is the Dense
+            self.add_loss(self.loss_fn(targets, logits))
+            return logits
+
+    inputs, targets = keras.Input((3,)), keras.Input((10,))
+    with pytest.raises(TypeError, match=r"y_true: loss 'binary_crossentropy' got targets computed "
+                                        r"by layer 'dense\S*', which has weights"):
+        Swapped()(keras.layers.Dense(10)(inputs), targets)
+
+
+def test_test_on_batch_includes_added_losses_as_evaluate_does():
+    x = keras.Input((3,))
+    model = keras.Model(x, layers.Dense(1)(layers.ActivityRegularization(l2=0.5)(x)))
+    model.compile(optimizer="sgd", loss="mse")
+    xs, ys = np.ones((4, 3)), np.zeros((4, 1))
+    assert model.test_on_batch(xs, ys) == pytest.approx(model.evaluate(xs, ys, verbose=0))
+    assert model.test_on_batch(xs, ys) > float(keras.losses.MeanSquaredError()(
+        ys, model.predict(xs, verbose=0)))
+
+
+def test_positional_inputs_and_a_positional_training_flag():
+    class Pair(layers.Layer):
+        def call(self, a, b):
+            return a * 2.0 + b
+
+    a, b = keras.Input((2,)), keras.Input((2,))
+    model = keras.Model([a, b], Pair()(a, b))
+    data = [np.ones((3, 2)), np.full((3, 2), 5.0)]
+    np.testing.assert_allclose(model.predict(data, verbose=0), np.full((3, 2), 7.0))
+    np.testing.assert_allclose(model(*data), np.full((3, 2), 7.0))  # on data too
+    drop = layers.Dropout(0.5, seed=1)
+    x = torch.ones(4, 100)
+    assert torch.equal(drop(x, False), x) and not torch.equal(drop(x, True), x)
+
+
+# ----- "Training & evaluation with built-in methods": a Loss subclass with call() ----------------
+class CustomMSE(keras.losses.Loss):
+    def __init__(self, regularization_factor=0.1, name="custom_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.regularization_factor = regularization_factor
+
+    def call(self, y_true, y_pred):
+        mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+        reg = ops.mean(ops.square(0.5 - y_pred), axis=-1)
+        return mse + reg * self.regularization_factor
+
+    def get_config(self):
+        return {"regularization_factor": self.regularization_factor, "name": self.name}
+
+
+def custom_mse(y, p, factor):
+    return (((y - p) ** 2).mean(-1) + ((0.5 - p) ** 2).mean(-1) * factor)
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
+def test_a_loss_subclass_with_call_trains_like_autograd(reduction):
+    x_in = keras.Input((3,))
+    first, head = layers.Dense(4, activation="tanh"), layers.Dense(2)
+    model = keras.Model(x_in, head(first(x_in)))
+    model.compile(optimizer=keras.optimizers.SGD(0.05),
+                  loss=CustomMSE(0.3, reduction=reduction))
+    oracle = Oracle(model, 0.05)
+
+    def loss_fn(P, x, y):
+        values = custom_mse(y, dense(P[head], dense(P[first], x, torch.tanh)), 0.3)
+        return values.mean() if reduction == "sum_over_batch_size" else values.sum()
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 2, seed=100 + i))))
+    y, p = randn(5, 2, seed=1), randn(5, 2, seed=2)
+    w = torch.tensor([1.0, 0.0, 2.0, 1.0, 0.5], dtype=torch.float64)
+    scale = 5 if reduction == "sum_over_batch_size" else 1
+    assert float(model.loss(y, p, sample_weight=w)) == pytest.approx(
+        float((custom_mse(y, p, 0.3) * w).sum() / scale), abs=1e-12)
+    per_sample = CustomMSE(0.3, reduction=None)(y, p)
+    torch.testing.assert_close(per_sample, custom_mse(y, p, 0.3))
+
+
+def test_a_loss_subclass_with_call_saves_and_loads(tmp_path):
+    x_in = keras.Input((3,))
+    model = keras.Model(x_in, layers.Dense(2)(x_in))
+    model.compile(optimizer="adam", loss=CustomMSE(0.2))
+    data = np.random.default_rng(0).normal(size=(8, 3))
+    model.fit(data, data[:, :2], verbose=0)
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras", custom_objects={"CustomMSE": CustomMSE})
+    assert isinstance(again.loss, CustomMSE) and again.loss.regularization_factor == 0.2
+    assert again.evaluate(data, data[:, :2], verbose=0) == pytest.approx(
+        model.evaluate(data, data[:, :2], verbose=0))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import kerasette as ks
 from kerasette import losses
 
 F64 = torch.float64
@@ -79,8 +80,12 @@ def test_unknown_ids_and_bad_types_raise():
     class Custom(losses.MeanSquaredError):
         pass
 
-    with pytest.raises(ValueError, match="custom loss"):
-        losses.serialize(Custom())
+    spec = losses.serialize(Custom())  # written as Keras writes it: class and module names
+    assert spec["class_name"] == "Custom" and spec["module"] == __name__
+    with pytest.raises(ValueError, match="custom_objects"):
+        losses.deserialize(spec)  # a class local to a function is in no module
+    with ks.saving.custom_object_scope({"Custom": Custom}):
+        assert type(losses.deserialize(spec)) is Custom
 
 
 def test_error_message_lists_the_valid_ids():

@@ -202,11 +202,11 @@ class Graph:
                     continue
                 if s.multi_output:
                     dy = [grads[o] for o in s.outs]
-                    if all(d is None for d in dy):
+                    if all(d is None for d in dy) and not s.layer.loss_source:
                         continue
                 else:
                     dy = grads[s.outs[0]]
-                    if dy is None:  # this node's output does not reach the loss
+                    if dy is None and not s.layer.loss_source:  # output does not reach the loss
                         continue
                 if s.several:
                     dxs = back(dy)
@@ -216,7 +216,8 @@ class Graph:
                 elif s.need_dx[0]:
                     dx = back(dy, overwrite=True) if s.overwrite else back(dy)
                     i = s.ins[0]
-                    grads[i] = dx if grads[i] is None else grads[i] + dx
+                    if dx is not None:  # None: a nested graph whose input the loss never saw
+                        grads[i] = dx if grads[i] is None else grads[i] + dx
                 elif s.overwrite:
                     back(dy, need_dx=False, overwrite=True)
                 elif getattr(s.layer, "skips_input_grad", False):

@@ -167,6 +167,12 @@ def symbolic_call(layer, inputs):
     except ValueError as e:
         raise ValueError(f"Layer '{layer.name}' cannot take inputs of shape "
                          f"{in_shape}: {e}") from e
+    targets = layer.__dict__.get("_target_inputs")
+    if targets:  # its call() gives these inputs to a loss as y_true (kerasette/losses/loss_node.py)
+        from ..losses.loss_node import check_targets
+
+        for k, loss_name in targets.items():
+            check_targets(loss_name, tensors[k])
     multi_output = isinstance(out_shape, list)
     node = Node(layer, tensors, several, multi_output)
     out_shapes = out_shape if multi_output else [out_shape]

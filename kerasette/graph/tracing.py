@@ -25,13 +25,16 @@ from .symbolic import KerasTensor, is_symbolic
 
 class Trace:
     """One call() being traced: its owner, the symbolic input that weight reads hang from
-    (`anchor`), and the weights read so far (`reads`: id -> symbolic tensor, one node per weight,
-    see kerasette/ops/weight_read.py)."""
+    (`anchor`), the weights read so far (`reads`: id -> symbolic tensor, one node per weight, see
+    kerasette/ops/weight_read.py) and the symbolic terms given to add_loss (`losses`, see
+    kerasette/ops/loss_term.py)."""
 
-    __slots__ = ("owner", "anchor", "reads")
+    __slots__ = ("owner", "inputs", "anchor", "reads", "losses", "targets")
 
-    def __init__(self, owner, anchor):
-        self.owner, self.anchor, self.reads = owner, anchor, {}
+    def __init__(self, owner, inputs):
+        self.owner, self.inputs, self.anchor = owner, inputs, inputs[0]
+        self.reads, self.losses = {}, []
+        self.targets = {}  # input position -> name of a loss that takes it as y_true
 
 
 _TRACING: list = []  # the traces in progress (innermost last)
@@ -61,9 +64,15 @@ def trace_call(owner, input_shape):
     shapes = input_shape if several else [input_shape]
     inputs = [InputLayer(tuple(s[1:]), name=f"{owner.name}_input" + (f"_{i}" if several else ""))
               .output for i, s in enumerate(shapes)]
-    _TRACING.append(Trace(owner, inputs[0]))
+    trace = Trace(owner, inputs)
+    _TRACING.append(trace)
     try:
-        outputs = owner.call(inputs if several else inputs[0])
+        outputs = owner.call(*inputs) if several and _takes_positional(owner.call, len(inputs)) \
+            else owner.call(inputs if several else inputs[0])
+        if trace.losses and _is_structure_of_tensors(outputs):
+            from ..ops.loss_term import attach_loss_terms
+
+            outputs = attach_loss_terms(outputs, trace.losses)
     except TypeError as e:
         if "symbolic tensor" in str(e):
             raise
@@ -72,12 +81,32 @@ def trace_call(owner, input_shape):
                         f"it may only call layers (and ks.ops) on them, not branch on values") from e
     finally:
         _TRACING.pop()
-    flat = list(outputs.values()) if isinstance(outputs, dict) else \
-        list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    if not flat or not all(isinstance(t, KerasTensor) for t in flat):
+    owner._target_inputs = trace.targets  # checked where the layer is called (symbolic_call)
+    if not _is_structure_of_tensors(outputs):
         raise TypeError(f"'{owner.name}'.call() must return the symbolic outputs of layers called on "
                         f"its inputs (a tensor, list or dict), received {outputs!r}")
+    flat = list(outputs.values()) if isinstance(outputs, dict) else \
+        list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     return Graph(inputs, flat), outputs
+
+
+def _takes_positional(call, n: int) -> bool:
+    """True when `call` takes n inputs as n positional parameters (call(self, targets, logits)),
+    not one list: it has at least two without a default, and room for n (`training` and `mask`
+    do not count)."""
+    import inspect
+
+    params = [p for p in inspect.signature(call).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+              and p.name not in ("training", "mask")]
+    required = sum(p.default is p.empty for p in params)
+    return required >= 2 and required <= n <= len(params)
+
+
+def _is_structure_of_tensors(outputs) -> bool:
+    flat = list(outputs.values()) if isinstance(outputs, dict) else \
+        list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    return bool(flat) and all(isinstance(t, KerasTensor) for t in flat)
 
 
 def run_nested(graph: Graph, x, training: bool):

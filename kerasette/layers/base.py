@@ -184,8 +184,30 @@ class Layer:
 
         The value is only *reported*: the layer's backward must add the penalty's gradient to dL/dx
         itself. A layer class that calls it sets `adds_loss = True`, so the trainer knows to read
-        (and, before each forward of the model, clear) its `losses`."""
+        (and, before each forward of the model, clear) its `losses`.
+
+        Inside a traced `call()` the value is a symbolic tensor built with ks.ops: it becomes part
+        of the graph (its sum is added to the loss and trains what it depends on, see
+        kerasette/ops/loss_term.py)."""
+        from ..graph.symbolic import KerasTensor, is_symbolic
+
+        if is_symbolic(value):
+            trace = current_trace()
+            if trace is None or not isinstance(value, KerasTensor):
+                raise TypeError(f"Invalid value: '{self.name}'.add_loss takes a symbolic tensor "
+                                f"only inside a call() being traced (a custom layer or model), "
+                                f"received {value!r}")
+            trace.losses.append(value)
+            return
         self._losses.append(value)
+
+    @property
+    def loss_source(self) -> bool:
+        """True when this layer's backward sends a gradient of its own even when its output gets
+        none (dy None): it holds the add_loss terms of a traced call() (ops/loss_term.py), here
+        or in a graph it runs."""
+        graph = self.__dict__.get("_call_graph") or self.__dict__.get("_graph")
+        return graph is not None and any(layer.loss_source for layer in graph.layers)
 
     @property
     def losses(self) -> list:
@@ -282,16 +304,19 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} defines neither forward(x, training) -> "
                                   f"(y, backward) nor call(inputs) composed of layers")
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, *args, training: bool = False):
         """Apply the layer (building it on first call) and return only the output.
 
         On symbolic tensors (from `ks.Input`) it records a graph node and returns symbolic outputs
         (the functional API). On data, as in Keras, `x` is cast to the layer's weights' dtype and
         device (a layer without weights casts integer input to floatx), so a float64 batch can be
-        fed to a float32 layer.
+        fed to a float32 layer. Several inputs are a list (`Add()([a, b])`) or, as Keras passes
+        them on to `call(a, b)`, positional arguments (`endpoint(logits, targets)`); one bool
+        after `x` is `training` (`layer(x, True)`).
         """
         from ..graph.symbolic import is_symbolic, symbolic_call
 
+        x, training = _positional_inputs(self, x, args, training)
         if current_trace() is not None:  # a weight given to a layer in a traced call()
             from ..ops.weight_read import lift
             x = lift(x)
@@ -351,6 +376,23 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _positional_inputs(layer, x, args: tuple, training):
+    """`(inputs, training)` from `layer(x, *args, training=...)`: no args, or one bool (or None),
+    leave x as it is; tensors after x make the list [x, *args] (trailing Nones, a call's unset
+    optional arguments, dropped)."""
+    if not args:
+        return x, training
+    if len(args) == 1 and (args[0] is None or isinstance(args[0], (bool, int))):
+        return x, bool(args[0])
+    inputs = [x, *args]
+    while inputs[-1] is None:
+        inputs.pop()
+    if any(t is None or isinstance(t, bool) for t in inputs):
+        raise TypeError(f"Invalid arguments: layer '{layer.name}' takes its inputs as positional "
+                        f"arguments and `training` as a keyword, received {[x, *args]!r:.200}")
+    return (inputs if len(inputs) > 1 else inputs[0]), training
 
 
 def _input_dim_as_shape(input_dim, input_shape):

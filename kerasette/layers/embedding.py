@@ -77,7 +77,7 @@ class Embedding(Layer):
             if self.embeddings is not None:
                 x = x.to(self.embeddings.value.device)
             return self.forward(x, training)[0]
-        return super().__call__(x, training)
+        return super().__call__(x, training=training)
 
     def forward(self, x, training=False):
         indices = self._indices(x).reshape(-1)

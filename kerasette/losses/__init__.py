@@ -104,15 +104,18 @@ def get(identifier) -> Loss:
                              f"{sorted(_REGISTRY)} or a Loss instance")
         return cls()
     if isinstance(identifier, dict):
-        from ..saving import find_custom
+        from ..saving import find_custom, find_defined
 
         cls = _custom_loss(find_custom(identifier.get("registered_name"),
                                        identifier.get("class_name"))) \
+            or find_defined(identifier.get("module"), identifier.get("class_name"), Loss) \
             or _REGISTRY.get(identifier.get("class_name"))
         config = identifier.get("config", {})
         if cls is None or not isinstance(config, dict):
             raise ValueError(f"Invalid loss config: expected {{'class_name': one of "
-                             f"{sorted(_REGISTRY)}, 'config': dict}}, received {identifier!r}")
+                             f"{sorted(_REGISTRY)}, a class registered with "
+                             f"ks.saving.register_keras_serializable or a key of custom_objects, "
+                             f"'config': dict}}, received {identifier!r}")
         return cls.from_config(config)
     raise TypeError(f"Invalid loss: expected a string id, a Loss or a config dict, "
                     f"received {_describe(identifier)}")
@@ -149,19 +152,19 @@ def _describe(identifier) -> str:
 
 
 def serialize(loss: Loss) -> dict:
-    """`{"class_name": ..., "config": ...}` for a built-in loss; `get` turns it back into one."""
+    """`{"class_name": ..., "config": ...}`; `get` turns it back into the loss. A user's class
+    adds `"registered_name"` when registered with ks.saving, else its `"module"` (as Keras): read
+    back from custom_objects, the registry, or that module if the program has it loaded."""
     if not isinstance(loss, Loss):
         raise TypeError(f"Invalid loss: expected a Loss, received {type(loss).__name__}")
     from ..saving import _NAMES
 
     registered = _NAMES.get(type(loss))
-    if type(loss) not in (*_CLASSES, FunctionLoss) and registered is None:
-        raise ValueError(f"Cannot serialize custom loss {loss!r}: decorate its class with "
-                         f"@ks.saving.register_keras_serializable() (built-in losses: "
-                         f"{', '.join(c.__name__ for c in _CLASSES)})")
     spec = {"class_name": type(loss).__name__, "config": loss.get_config()}
     if registered is not None:
         spec["registered_name"] = registered
+    elif type(loss) not in (*_CLASSES, FunctionLoss):
+        spec["module"] = type(loss).__module__
     return spec
 
 

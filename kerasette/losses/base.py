@@ -30,9 +30,28 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", None)
 
 
 class Loss(Configurable):
-    """Base class of every loss (Keras 3 API: `loss(y_true, y_pred, sample_weight=None)`)."""
+    """Base class of every loss (Keras 3 API: `loss(y_true, y_pred, sample_weight=None)`).
+
+    A user's subclass may define `call(y_true, y_pred)` with ks.ops, Keras's way to write a loss:
+    it is then traced into a graph as a loss function is (`FunctionLoss`, function_loss.py), with
+    this loss's name and reduction."""
 
     default_name = "loss"
+    _defines_call = False  # set for a subclass that defines call(y_true, y_pred)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._defines_call = callable(getattr(cls, "call", None))
+
+    def _traced(self):
+        """The FunctionLoss that traces this loss's `call` (made at first use)."""
+        traced = self.__dict__.get("_traced_call")
+        if traced is None:
+            from .function_loss import FunctionLoss
+
+            traced = self._traced_call = FunctionLoss(self.call, name=self.name,
+                                                      reduction=self.reduction)
+        return traced
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
         if name is not None and not isinstance(name, str):
@@ -61,6 +80,8 @@ class Loss(Configurable):
     def forward(self, y_true, y_pred, sample_weight=None):
         """Return `(value, backward)`: value is the reduced 0-d loss, `backward()` gives dL/dy_pred
         (same shape as y_pred)."""
+        if self._defines_call:
+            return self._traced().forward(y_true, y_pred, sample_weight)
         self._check_trainable_reduction()
         y_true, y_pred = _as_tensors(y_true, y_pred)
         y_true = self._check(y_true, y_pred)
@@ -88,7 +109,21 @@ class Loss(Configurable):
                              f"'sum_over_batch_size' or 'sum' to train")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> torch.Tensor:
-        """The loss value (a 0-d tensor), or the weighted per-sample losses for reduction None."""
+        """The loss value (a 0-d tensor), or the weighted per-sample losses for reduction None.
+        On symbolic tensors (inside a traced call()) a graph node with the loss's gradient
+        (kerasette/losses/loss_node.py), without sample weights."""
+        from ..graph.symbolic import is_symbolic
+
+        if is_symbolic(y_true) or is_symbolic(y_pred):
+            from .loss_node import LossNode, check_targets
+
+            check_targets(self.name, y_true)
+            if sample_weight is not None:
+                raise TypeError(f"Invalid sample_weight: loss '{self.name}' called on symbolic "
+                                f"tensors takes none, received {type(sample_weight).__name__}")
+            return LossNode(self)([y_true, y_pred])
+        if self._defines_call:
+            return self._traced()(y_true, y_pred, sample_weight)
         if self.reduction is None or self.reduction == "none":
             y_true, y_pred = _as_tensors(y_true, y_pred)
             y_true = self._check(y_true, y_pred)

@@ -23,6 +23,7 @@ fused value is exact (and keeps a gradient).
 import torch
 
 from .. import config
+from ..graph.symbolic import is_symbolic
 from .base import Loss, _as_tensors, check_axis, check_flag, check_label_smoothing, non_batch_axis
 
 
@@ -126,6 +127,8 @@ class SparseCategoricalCrossentropy(Loss):
         return y_pred.dim() - 1
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if is_symbolic(y_true) or is_symbolic(y_pred):  # a graph node (loss_node.py)
+            return super().__call__(y_true, y_pred, sample_weight)
         y_true, y_pred = _as_tensors(y_true, y_pred)
         if self.reduction is not None and self.reduction != "none":
             # reduction None is the per-sample form metrics use every batch on labels fit has

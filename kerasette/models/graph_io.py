@@ -34,3 +34,11 @@ def _differs(expected: tuple, received: tuple) -> bool:
     if len(expected) != len(received):
         return True
     return any(e is not None and r is not None and e != r for e, r in zip(expected[1:], received[1:]))
+
+
+def _producer_name(t) -> str:
+    """The name an output is known by: its layer's, looking through the node that reads a traced
+    call's add_loss terms beside it (kerasette/ops/loss_term.py)."""
+    while t.node is not None and type(t.node.layer).__name__ == "LossTermOp":
+        t = t.node.inputs[0]
+    return t.node.layer.name if t.node is not None else t.name

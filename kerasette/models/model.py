@@ -28,11 +28,11 @@ import torch
 from ..flat import pack
 from ..graph import Graph, is_symbolic
 from ..graph.tracing import defines_call, run_nested, trace_call
-from ..layers.base import Layer, _snake, unique_weights
+from ..layers.base import Layer, _positional_inputs, _snake, unique_weights
 from ..layers.weight_values import assign_all
 from ..random_state import make_generator
 from ..training import NotCompiledError, Trainer
-from .graph_io import _differs, _flatten_io, _unique_names
+from .graph_io import _differs, _flatten_io, _producer_name, _unique_names
 
 
 class Model(Trainer, Layer):
@@ -92,8 +92,7 @@ class Model(Trainer, Layer):
         if isinstance(outputs, dict):
             self._output_names = [str(k) for k in outputs]
         else:
-            self._output_names = _unique_names([t.node.layer.name if t.node is not None
-                                                else t.name for t in flat_out])
+            self._output_names = _unique_names([_producer_name(t) for t in flat_out])
         self.built = True
         self.input_spec = None
         self._after_build()
@@ -218,9 +217,11 @@ class Model(Trainer, Layer):
         """Outputs (a list) for the input tensors `xs`, and `backward(dys)`."""
         return self._graph.forward(xs, training, steps)
 
-    def __call__(self, x, training=False):
+    def __call__(self, x, *args, training=False):
         """`model(x)`: on symbolic tensors, a node of an outer graph; on data, the outputs for one
-        batch on the model's device (Keras's call; built on first data like predict)."""
+        batch on the model's device (Keras's call; built on first data like predict). Several
+        inputs: a list, a dict, or positional arguments as `Layer.__call__` takes them."""
+        x, training = _positional_inputs(self, x, args, training)
         if is_symbolic(x):
             return Layer.__call__(self, x)
         return self._call_on_data(x, training)

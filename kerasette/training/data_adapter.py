@@ -107,6 +107,17 @@ def prepare_xy(model, x, y, sw=None, names=("x", "y", "sample_weight")):
     outputs (y and sample_weight as lists in output order or dicts by output name)."""
     xt = prepare_x(model, x, names[0])
     n = _rows(xt)
+    if model.loss is None:  # compiled without a loss: trained by add_loss terms alone, no labels
+        if not model._loss_terms:
+            from .trainer import NotCompiledError
+
+            raise NotCompiledError("You must call compile(optimizer=..., loss=...) first: model "
+                                   f"'{model.name}' adds no loss terms in its call()")
+        given = [name for name, v in zip(names[1:], (y, sw)) if v is not None]
+        if given:
+            raise ValueError(f"Invalid {given[0]}: model '{model.name}' was compiled without a "
+                             f"loss (its add_loss terms are the loss), so it takes x only")
+        return xt, None, None
     if not model._multi_output:
         if isinstance(y, dict) or isinstance(y, (list, tuple)) and len(y) == 1 and \
                 not _is_array_like(y):

@@ -99,7 +99,7 @@ class Evaluation:
             batches = LoaderBatches(self, x, batch_size, False, "x")
             n_steps = min(steps or len(batches), len(batches)) if batches.has_len else steps
         else:
-            if x is None or y is None:
+            if x is None or y is None and self.loss is not None:
                 raise ValueError(f"Invalid {'x' if x is None else 'y'}: evaluate needs x and y")
             xt, yt, swt = self._prepare_xy(x, y, sample_weight)
             self._resolve_metrics(_index(yt, slice(0, 1)))
@@ -182,6 +182,7 @@ class Evaluation:
         self._resolve_metrics(_index(yt, slice(0, 1)))
         self._reset_metrics()
         value, pred, _, _ = self._loss_and_pred(xt, yt, swt, False)
+        value = self._penalties(value, grads=False)  # as evaluate: regularizers and add_loss
         self._update_metrics(yt, pred, swt)
         return self._batch_result(value, return_dict)
 

@@ -23,6 +23,9 @@ def class_weights(model, class_weight, y):
     Single-output models only, as in Keras 3."""
     if class_weight is None:
         return None
+    if y is None:
+        raise ValueError("Invalid class_weight: it weights labels, and this model (compiled "
+                         "without a loss) takes none")
     if model._multi_output:
         raise ValueError("Invalid class_weight: it applies to models with a single output "
                          "(as in Keras 3); pass sample_weight per output instead")
@@ -48,7 +51,7 @@ def fit_batches(model, x, y, sample_weight, class_weight, validation_split, vali
                              "with a Dataset/DataLoader")
         train = LoaderBatches(model, x, batch_size, shuffle, "x")
         return train, steps_per_epoch or (len(train) if train.has_len else None), validation_data
-    if x is None or y is None:
+    if x is None or y is None and model.loss is not None:
         raise ValueError(f"Invalid {'x' if x is None else 'y'}: fit needs both x and y "
                          f"arrays (or a Dataset/DataLoader as x)")
     xt, yt, swt = model._prepare_xy(x, y, sample_weight)

@@ -49,6 +49,21 @@ class MultiLoss:
         return total, backward
 
 
+class AddedLossesOnly:
+    """The loss of a model compiled without one and trained by the add_loss terms of its traced
+    call() alone (Keras allows it; fit then takes x only): 0 here, the trainer adds the terms,
+    and no gradient enters at the outputs (the terms send their own, kerasette/ops/loss_term.py)."""
+
+    def __init__(self, n_outputs: int):
+        self.losses = [None] * n_outputs
+        self.name = "loss"
+
+    def forward(self, y, out, sw=None):
+        zero = (out[0] if isinstance(out, list) else out).new_zeros(())
+        n = len(self.losses)
+        return zero, (lambda: [None] * n) if n > 1 else (lambda: None)
+
+
 class ScaledLoss:
     """w * L for a single-output model compiled with `loss_weights` (the loss protocol)."""
 
@@ -249,10 +264,12 @@ def trace_function_losses(model, y_sample) -> None:
     """Trace the losses written as functions (`compile(loss=my_loss)`) on this sample's
     shapes now, so a function that cannot be traced fails before any forward changes state."""
     train = model._train_loss
-    losses = train.losses if isinstance(train, MultiLoss) else [train]
+    losses = train.losses if isinstance(train, (MultiLoss, AddedLossesOnly)) else [train]
     samples = y_sample if isinstance(y_sample, tuple) else (y_sample,)
     shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
     for loss, y, shape in zip(losses, samples, shapes):
         loss = getattr(loss, "loss", loss)  # inside a ScaledLoss (loss_weights)
+        if getattr(loss, "_defines_call", False):  # a Loss subclass with call(y_true, y_pred)
+            loss = loss._traced()
         if isinstance(loss, FunctionLoss) and y is not None:
             loss.trace_for(y, shape, model._dtype)

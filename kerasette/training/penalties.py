@@ -9,6 +9,7 @@ class Penalties:
     _regularized = ()   # weights with a regularizer (penalty added to the loss)
     _constrained = ()   # weights with a constraint (applied after each step)
     _loss_layers = ()   # layers that report add_loss values
+    _loss_terms = False  # some are the add_loss terms of a traced call() (they train by themselves)
 
     def _collect_penalties(self) -> None:
         """Weights with regularizers / constraints, and layers that add losses (once per build)."""
@@ -16,6 +17,8 @@ class Penalties:
         self._constrained = [w for w in self.weights if w.constraint is not None]
         self._loss_layers = [layer for layer in _all_layers(self._graph_layers())
                              if getattr(type(layer), "adds_loss", False)]
+        self._loss_terms = any(getattr(type(layer), "loss_source", False) is True
+                               for layer in self._loss_layers)
 
     def _penalties(self, value, grads: bool = True):
         """Add the regularizers' penalties and the layers' add_loss values to the loss `value`,

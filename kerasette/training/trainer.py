@@ -36,6 +36,7 @@ from . import distributed, fit_data
 from .evaluation import Evaluation
 from .heads import fusable_activation
 from .outputs import (
+    AddedLossesOnly,
     MultiLoss,
     ScaledLoss,
     build_metrics,
@@ -144,6 +145,8 @@ class Trainer(Evaluation, Penalties):
         self._train_loss = None
         self._collect_penalties()
         if losses is None:
+            if self._loss_terms:  # trained by the add_loss terms of a traced call() alone
+                self._train_loss = AddedLossesOnly(len(names))
             return
         train_losses = []
         for k, loss in enumerate(losses):  # fuse each output's sigmoid / softmax with its loss
@@ -194,7 +197,9 @@ class Trainer(Evaluation, Penalties):
                              f"it with ks.Input(shape=...) or call fit / predict / build first")
 
     def _require_compiled(self, what: str) -> None:
-        if not self.compiled or self.loss is None:
+        """NotCompiledError unless compiled with a loss, or without one for a model whose traced
+        call() adds loss terms (decided once it is built)."""
+        if not self.compiled or self.loss is None and self.built and not self._loss_terms:
             raise NotCompiledError(f"You must call compile(optimizer=..., loss=...) before {what}()")
 
     def _require_trainable(self, what: str) -> None:
