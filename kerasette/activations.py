@@ -255,24 +255,33 @@ def get(identifier) -> ActivationFunction:
     if isinstance(identifier, ActivationFunction):
         return identifier
     if isinstance(identifier, str):
+        if identifier not in _REGISTRY:  # a registered function ("my_package>squared")
+            from .saving import find_custom
+
+            fn = find_custom(identifier)
+            if callable(fn):
+                return get(fn)
         return _lookup(identifier)()
     if isinstance(identifier, dict):
+        if identifier.get("class_name") == "function":
+            from .activation_functions import from_config
+
+            return from_config(identifier.get("config", {}))
         return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
-    received = type(identifier).__name__
-    if callable(identifier):  # Keras takes any function; without autograd its backward is unknown
-        name = getattr(identifier, "__name__", received)
-        same = name.lower() if name.lower() in _REGISTRY else None
-        received = (f"{name}, a function whose derivative kerasette cannot know (it writes each "
-                    f"activation's backward by hand, with no autograd)"
-                    + (f"; use the name {same!r}" if same else f"; use one of {sorted(_REGISTRY)}"))
-    raise TypeError(f"Invalid activation: expected a string, None or an ActivationFunction, "
-                    f"received {received}")
+    if callable(identifier) and not isinstance(identifier, type):  # Keras's activation=my_fn
+        from .activation_functions import FunctionActivation
+
+        return FunctionActivation(identifier)  # traced into ks.ops nodes (activation_functions.py)
+    raise TypeError(f"Invalid activation: expected a string, None, an ActivationFunction or a "
+                    f"function of ks.ops, received {type(identifier).__name__}")
 
 
 def serialize(activation: ActivationFunction) -> str | dict:
     """The name string when the function has its default arguments, else a `get`-able dict."""
     activation = get(activation)
     config = activation.get_config()
+    if "function" in config:  # a function of ks.ops (activation_functions.py)
+        return {"class_name": "function", "config": config}
     if config == type(activation)().get_config():
         return activation.name
     return {"class_name": activation.name, "config": config}

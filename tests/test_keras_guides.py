@@ -397,3 +397,50 @@ def test_a_loss_subclass_with_call_saves_and_loads(tmp_path):
     assert isinstance(again.loss, CustomMSE) and again.loss.regularization_factor == 0.2
     assert again.evaluate(data, data[:, :2], verbose=0) == pytest.approx(
         model.evaluate(data, data[:, :2], verbose=0))
+
+
+# ----- "Serialization and saving": an activation written as a function ------------------------------
+@keras.saving.register_keras_serializable(package="tests_guides", name="squared_plus")
+def squared_plus(x):
+    return x ** 2 + 0.5 * x
+
+
+def swish(x):  # not registered: found again in this module
+    return x * ops.sigmoid(x)
+
+
+@pytest.mark.usefixtures("float64")
+def test_activation_functions_of_ks_ops_train_like_autograd():
+    x_in = keras.Input((3,))
+    first = layers.Dense(4, activation=swish)
+    second = layers.Dense(4, activation=lambda z: ops.where(z > 0.0, z, 0.1 * z))
+    head = layers.Dense(2, activation=squared_plus)
+    model = keras.Model(x_in, head(second(first(x_in))))
+    model.compile(optimizer=keras.optimizers.SGD(0.02), loss="mse")
+    oracle = Oracle(model, 0.02)
+
+    def loss_fn(P, x, y):
+        h = dense(P[first], x, lambda z: z * torch.sigmoid(z))
+        h = dense(P[second], h, lambda z: torch.where(z > 0, z, 0.1 * z))
+        return mse(dense(P[head], h, lambda z: z ** 2 + 0.5 * z), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 3, seed=i), randn(8, 2, seed=100 + i))))
+    errors = keras.testing.check_gradients(layers.Dense(3, activation=swish), randn(4, 2, seed=0))
+    assert max(errors.values()) < 1e-7
+
+
+def test_function_activations_save_by_name_and_a_lambda_says_it_cannot(tmp_path):
+    x_in = keras.Input((3,))
+    model = keras.Model(x_in, layers.Dense(2, activation=squared_plus)(
+        layers.Dense(4, activation=swish)(x_in)))
+    model.compile(optimizer="sgd", loss="mse")
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    data = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0))
+    assert again.layers[1].activation.fn is swish and again.layers[2].activation.fn is squared_plus
+    assert keras.activations.get("tests_guides>squared_plus").fn is squared_plus
+    anonymous = keras.Model(x_in, layers.Dense(2, activation=lambda z: z * 2.0)(x_in))
+    with pytest.raises(ValueError, match="lambda"):
+        anonymous.save(tmp_path / "lambda.keras")
