@@ -21,6 +21,7 @@ from . import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     saving,
     testing,
@@ -36,5 +37,5 @@ __all__ = [
     "layers",
     "losses", "metrics", "models", "ops", "optimizers", "testing", "utils", "__version__",
     "constraints", "regularizers",
-    "distribution", "saving",
+    "distribution", "saving", "random",
 ]

@@ -444,3 +444,112 @@ def test_function_activations_save_by_name_and_a_lambda_says_it_cannot(tmp_path)
     anonymous = keras.Model(x_in, layers.Dense(2, activation=lambda z: z * 2.0)(x_in))
     with pytest.raises(ValueError, match="lambda"):
         anonymous.save(tmp_path / "lambda.keras")
+
+
+# ----- keras.random: a VAE's sampling layer and a custom dropout with `if training:` ---------------
+class Sampling(layers.Layer):
+    """The VAE example's layer, with its KL term added as a loss."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        batch, dim = ops.shape(z_mean)[0], ops.shape(z_mean)[1]
+        epsilon = keras.random.normal(shape=(batch, dim), seed=self.seed_generator)
+        kl = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+        self.add_loss(0.1 * ops.mean(ops.sum(kl, axis=1)))
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+@pytest.mark.usefixtures("float64")
+def test_a_sampling_layer_trains_by_reparameterisation_like_autograd():
+    x_in = keras.Input((4,))
+    mean_layer, log_var_layer, decoder = layers.Dense(2), layers.Dense(2), layers.Dense(4)
+    model = keras.Model(x_in, decoder(Sampling()([mean_layer(x_in), log_var_layer(x_in)])))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+    noise = torch.Generator().manual_seed(1337)  # the same stream as the layer's SeedGenerator
+
+    def loss_fn(P, x, y):
+        z_mean, z_log_var = dense(P[mean_layer], x), dense(P[log_var_layer], x)
+        eps = torch.randn(x.shape[0], 2, generator=noise, dtype=x.dtype)
+        kl = -0.5 * (1 + z_log_var - z_mean ** 2 - torch.exp(z_log_var))
+        z = z_mean + torch.exp(0.5 * z_log_var) * eps
+        return mse(dense(P[decoder], z), y) + 0.1 * kl.sum(1).mean()
+
+    batches = batches_of(lambda i: (randn(8, 4, seed=i), None))
+    train_both(model, oracle, loss_fn, [(x, x) for x, _ in batches])
+
+
+class CustomDropout(layers.Layer):
+    def __init__(self, rate, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.seed_generator = keras.random.SeedGenerator(7)
+
+    def call(self, inputs, training=None):
+        if training:  # traced for both values: the branch holds when the model runs
+            return keras.random.dropout(inputs, rate=self.rate, seed=self.seed_generator)
+        return inputs
+
+
+@pytest.mark.usefixtures("float64")
+def test_a_training_branch_in_a_custom_layer_holds_at_run_time():
+    x_in = keras.Input((5,))
+    first, head = layers.Dense(6, activation="tanh"), layers.Dense(1)
+    drop = CustomDropout(0.4)
+    model = keras.Model(x_in, head(drop(first(x_in))))
+    data = randn(3, 5, seed=0)
+    torch.testing.assert_close(model(data), model(data))  # inference: no dropout
+    plain = dense([w.value for w in head.weights],
+                  dense([w.value for w in first.weights], data, torch.tanh))
+    torch.testing.assert_close(model.predict(data, verbose=0), plain)
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    oracle = Oracle(model, 0.05)
+    masks = torch.Generator().manual_seed(7)
+
+    def loss_fn(P, x, y):
+        h = dense(P[first], x, torch.tanh)
+        keep = (torch.rand(h.shape, generator=masks) < 0.6).to(h.dtype) / 0.6
+        return mse(dense(P[head], h * keep), y)
+
+    train_both(model, oracle, loss_fn,
+               batches_of(lambda i: (randn(8, 5, seed=i), randn(8, 1, seed=100 + i))))
+    assert "seed_generator" in drop.rng_generators()  # saved and restored with a run
+
+
+def test_a_model_call_that_branches_on_training_is_refused():
+    class Branches(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, inputs, training=False):
+            return self.dense(inputs) * 2.0 if training else self.dense(inputs)
+
+    with pytest.raises(TypeError, match=r"may not branch on `training`.*custom layer"):
+        Branches().build((None, 3))
+
+
+def test_random_draws_on_data_follow_keras_seeds():
+    assert torch.equal(keras.random.normal((3,), seed=4), keras.random.normal((3,), seed=4))
+    gen = keras.random.SeedGenerator(4)
+    assert not torch.equal(keras.random.normal((3,), seed=gen), keras.random.normal((3,), seed=gen))
+    keras.utils.set_random_seed(9)
+    first = keras.random.uniform((4,), minval=2.0, maxval=3.0)
+    keras.utils.set_random_seed(9)
+    assert torch.equal(first, keras.random.uniform((4,), minval=2.0, maxval=3.0))
+    assert bool(((first >= 2.0) & (first < 3.0)).all())
+    t = keras.random.truncated_normal((2000,), stddev=0.5, seed=1)
+    assert float(t.abs().max()) <= 1.0 and t.dtype == torch.float32
+    assert sorted(keras.random.shuffle(np.arange(6), seed=2).tolist()) == list(range(6))
+    ints = keras.random.randint((100,), 3, 6, seed=0)
+    assert ints.dtype == torch.int32 and set(ints.tolist()) <= {3, 4, 5}
+    kept = keras.random.dropout(np.ones((1000,)), rate=0.25, seed=0)
+    assert sorted(kept.unique().tolist()) == [0.0, pytest.approx(1 / 0.75)]
+    with pytest.raises(ValueError, match="Invalid rate"):
+        keras.random.dropout(np.ones(3), rate=1.0)
+    with pytest.raises(ValueError, match="Invalid seed"):
+        keras.random.normal((2,), seed=-1)

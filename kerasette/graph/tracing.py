@@ -10,9 +10,11 @@
 
 The first time such a layer (or `ks.Model` subclass) sees an input shape, `call` runs once on symbolic
 inputs of that shape; the layers it calls record nodes, and the result is a `Graph` run by the same
-executor as every other model. The rule that follows: `call` may not branch on data values or on
-`training` (it runs once, on symbolic tensors); layers still get the real `training` flag at run time
-(Dropout drops only in training).
+executor as every other model. The rule that follows: `call` may not branch on data values (it runs
+once, on symbolic tensors); layers still get the real `training` flag at run time (Dropout drops only
+in training). A composite layer whose `call` takes `training` is traced twice, with False and True,
+and runs the matching graph (`trace_both`), so an `if training:` in it holds; a subclassed model's
+`call` gets `TracedTraining`, which refuses a branch with a TypeError.
 
 `run_nested` is how a graph runs inside another one (a model used as a layer, a composite layer):
 forward through the inner graph, and a backward that computes dL/d(inputs) only when the outer graph
@@ -56,8 +58,45 @@ def defines_call(obj) -> bool:
     return call is not None and not getattr(call, "_kerasette_base", False)
 
 
-def trace_call(owner, input_shape):
-    """Graph of `owner.call` on symbolic inputs of `input_shape` (a tuple, or a list of tuples)."""
+class TracedTraining:
+    """The `training` a subclassed model's call() is traced with: the real flag only exists when
+    the model runs, so a branch on it (`if training:`) is a TypeError instead of silently tracing
+    one branch. Passing it on to layers (`self.dropout(x, training=training)`) is fine."""
+
+    def __bool__(self):
+        raise TypeError("A model's call() may not branch on `training` (it is traced once, on "
+                        "symbolic tensors): pass it on to layers, which get the real flag when "
+                        "they run (Dropout, BatchNormalization, or a custom layer with an "
+                        "`if training:` of its own, which is traced for both values)")
+
+    def __repr__(self):
+        return "<training: known when the model runs>"
+
+
+def accepts_training(call) -> bool:
+    """True when `call` has a `training` parameter (or takes **kwargs)."""
+    import inspect
+
+    params = inspect.signature(call).parameters.values()
+    return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def trace_both(owner, input_shape) -> tuple:
+    """`(graph, training_graph)` of a composite layer's call(): traced with training=False, and
+    again with training=True when call() takes `training` (so an `if training:` in it holds at
+    run time); training_graph is None otherwise."""
+    if not accepts_training(owner.call):
+        return trace_call(owner, input_shape)[0], None
+    inference = trace_call(owner, input_shape, training=False)[0]
+    targets = dict(owner._target_inputs)
+    training = trace_call(owner, input_shape, training=True)[0]
+    owner._target_inputs = {**targets, **owner._target_inputs}
+    return inference, training
+
+
+def trace_call(owner, input_shape, training=None):
+    """Graph of `owner.call` on symbolic inputs of `input_shape` (a tuple, or a list of tuples);
+    `training`, when given, is passed to call()."""
     from ..layers.core import InputLayer
 
     several = isinstance(input_shape, list)
@@ -67,8 +106,9 @@ def trace_call(owner, input_shape):
     trace = Trace(owner, inputs)
     _TRACING.append(trace)
     try:
-        outputs = owner.call(*inputs) if several and _takes_positional(owner.call, len(inputs)) \
-            else owner.call(inputs if several else inputs[0])
+        kwargs = {} if training is None else {"training": training}
+        outputs = owner.call(*inputs, **kwargs) if several and _takes_positional(
+            owner.call, len(inputs)) else owner.call(inputs if several else inputs[0], **kwargs)
         if trace.losses and _is_structure_of_tensors(outputs):
             from ..ops.loss_term import attach_loss_terms
 
@@ -131,4 +171,5 @@ def run_nested(graph: Graph, x, training: bool):
     return (outs if several_out else outs[0]), backward
 
 
-__all__ = ["defines_call", "trace_call", "run_nested", "is_symbolic", "tracing", "current_trace"]
+__all__ = ["defines_call", "trace_call", "trace_both", "accepts_training", "TracedTraining",
+           "run_nested", "is_symbolic", "tracing", "current_trace"]

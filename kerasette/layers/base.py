@@ -27,7 +27,7 @@ import torch
 
 from .. import config
 from .. import initializers as inits
-from ..graph.tracing import current_trace, defines_call, run_nested, trace_call
+from ..graph.tracing import current_trace, defines_call, run_nested, trace_both
 from ..sizes import check_allocation
 from .weight_operators import WeightOperators
 from .weight_values import assign_all, delta_tensor, weight_tensor
@@ -206,8 +206,8 @@ class Layer:
         """True when this layer's backward sends a gradient of its own even when its output gets
         none (dy None): it holds the add_loss terms of a traced call() (ops/loss_term.py), here
         or in a graph it runs."""
-        graph = self.__dict__.get("_call_graph") or self.__dict__.get("_graph")
-        return graph is not None and any(layer.loss_source for layer in graph.layers)
+        graphs = self._call_graphs() or [g for g in (self.__dict__.get("_graph"),) if g]
+        return any(layer.loss_source for graph in graphs for layer in graph.layers)
 
     @property
     def losses(self) -> list:
@@ -217,8 +217,16 @@ class Layer:
     @property
     def weights(self) -> list[Weight]:
         """Own weights in creation order, then those of the layers a traced `call` uses."""
-        graph = self.__dict__.get("_call_graph")
-        return list(self._weights) if graph is None else unique_weights(graph.layers, self._weights)
+        graphs = self._call_graphs()
+        if not graphs:
+            return list(self._weights)
+        return unique_weights([layer for g in graphs for layer in g.layers], self._weights)
+
+    def _call_graphs(self) -> list:
+        """The graphs a traced call() became: one, or two when call() takes `training` (the
+        second run in training, see `graph.tracing.trace_both`); [] for other layers."""
+        return [g for g in (self.__dict__.get("_call_graph"),
+                            self.__dict__.get("_call_graph_training")) if g is not None]
 
     @property
     def trainable_weights(self) -> list[Weight]:
@@ -236,15 +244,24 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze all weights of the layer. Recompile the model afterwards."""
         self._trainable = bool(value)
-        graph = self.__dict__.get("_call_graph")
-        for layer in graph.layers if graph is not None else ():
+        for layer in (layer for g in self._call_graphs() for layer in g.layers):
             layer.trainable = self._trainable
         for w in self._weights:
             w.trainable = self._trainable and not w.is_state
 
     def rng_generators(self) -> dict:
-        """The torch.Generators this layer draws from, by name (saved to resume runs exactly)."""
-        return {}
+        """The torch.Generators this layer draws from, by name (saved to resume runs exactly):
+        its `ks.random.SeedGenerator` attributes, and those of the layers its traced call() runs."""
+        from ..random import SeedGenerator
+
+        gens = {name: v.generator for name, v in vars(self).items()
+                if isinstance(v, SeedGenerator)}
+        for g, graph in enumerate(self._call_graphs()):
+            for i, layer in enumerate(graph.layers):
+                for key, gen in layer.rng_generators().items():
+                    if all(gen is not known for known in gens.values()):
+                        gens[f"{g}/{i}/{key}"] = gen
+        return gens
 
     def count_params(self) -> int:
         return sum(w.numel() for w in self.weights)
@@ -271,7 +288,7 @@ class Layer:
             shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
             self.build(shape)
             if defines_call(self):  # a composite layer: its call() becomes a graph, traced once
-                self._call_graph = trace_call(self, shape)[0]
+                self._call_graph, self._call_graph_training = trace_both(self, shape)
             self.input_spec = per_sample
             self.built = True
             return
@@ -300,7 +317,8 @@ class Layer:
         """Return `(y, backward)`; subclasses override, or define `call` (traced into a graph)."""
         graph = self.__dict__.get("_call_graph")
         if graph is not None:
-            return run_nested(graph, x, training)
+            trained = self.__dict__.get("_call_graph_training") if training else None
+            return run_nested(trained or graph, x, training)
         raise NotImplementedError(f"{type(self).__name__} defines neither forward(x, training) -> "
                                   f"(y, backward) nor call(inputs) composed of layers")
 

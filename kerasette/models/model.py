@@ -27,7 +27,13 @@ import torch
 
 from ..flat import pack
 from ..graph import Graph, is_symbolic
-from ..graph.tracing import defines_call, run_nested, trace_call
+from ..graph.tracing import (
+    TracedTraining,
+    accepts_training,
+    defines_call,
+    run_nested,
+    trace_call,
+)
 from ..layers.base import Layer, _positional_inputs, _snake, unique_weights
 from ..layers.weight_values import assign_all
 from ..random_state import make_generator
@@ -127,7 +133,8 @@ class Model(Trainer, Layer):
             shape = [(None, *tuple(s)[1:]) for s in input_shape]
         else:
             shape = (None, *tuple(input_shape)[1:])
-        graph, outputs = trace_call(self, shape)
+        training = TracedTraining() if accepts_training(self.call) else None
+        graph, outputs = trace_call(self, shape, training=training)
         self._set_graph(graph.inputs, "list" if isinstance(shape, list) else "single", outputs)
 
     def _maybe_build(self, input_shape) -> None:

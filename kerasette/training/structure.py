@@ -25,8 +25,8 @@ def _all_layers(layers) -> list:
     out = []
     for layer in layers:
         out.append(layer)
-        inner = getattr(layer, "_graph", None) or layer.__dict__.get("_call_graph")
-        if inner is not None:
+        model_graph = getattr(layer, "_graph", None)
+        for inner in [model_graph] if model_graph is not None else layer._call_graphs():
             out.extend(_all_layers(inner.layers))
     return out
 
