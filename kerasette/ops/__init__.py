@@ -19,6 +19,22 @@ only); the op layers are in `elementwise_layers`,
 
 from . import nn, numpy
 from .core import convert_to_numpy, convert_to_tensor
+from .data_more import (
+    argsort,
+    flip,
+    floor_divide,
+    isclose,
+    linspace,
+    mod,
+    nan_to_num,
+    outer,
+    repeat,
+    sort,
+    tile,
+    top_k,
+    tril,
+    triu,
+)
 from .data_only import (
     all,
     any,
@@ -33,7 +49,6 @@ from .data_only import (
     isnan,
     less,
     less_equal,
-    log1p,
     logical_and,
     logical_not,
     logical_or,
@@ -44,12 +59,45 @@ from .data_only import (
     prod,
     round,
     shape,
-    sign,
     where,
     zeros_like,
 )
 from .dispatch import DIFFERENTIABLE
-from .nn import log_softmax, one_hot, relu, sigmoid, softmax
+from .math_more import (
+    arctan,
+    cos,
+    einsum,
+    erf,
+    expm1,
+    log1p,
+    moments,
+    norm,
+    normalize,
+    reciprocal,
+    rsqrt,
+    sign,
+    sin,
+    split,
+    stop_gradient,
+    true_divide,
+)
+from .nn import (
+    elu,
+    gelu,
+    hard_sigmoid,
+    leaky_relu,
+    log_softmax,
+    one_hot,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    swish,
+)
 from .numpy import (
     abs,
     absolute,
@@ -99,7 +147,15 @@ __all__ = [
     "transpose", "var", "zeros",
     # on data only (data_only.py)
     "all", "any", "broadcast_to", "ceil", "cumsum", "equal", "floor", "greater", "greater_equal",
-    "isfinite", "isnan", "less", "less_equal", "log1p", "logical_and", "logical_not", "logical_or",
-    "logsumexp", "not_equal", "ones_like", "power", "prod", "round", "shape", "sign", "where",
+    "isfinite", "isnan", "less", "less_equal", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "not_equal", "ones_like", "power", "prod", "round", "shape", "where",
     "zeros_like",
+    # more math with graph nodes (math_more.py, nn.py)
+    "reciprocal", "rsqrt", "log1p", "expm1", "sin", "cos", "arctan", "erf", "sign",
+    "stop_gradient", "true_divide", "einsum", "norm", "normalize", "moments", "split",
+    "softplus", "elu", "leaky_relu", "gelu", "silu", "swish", "selu", "relu6", "hard_sigmoid",
+    "softsign",
+    # more on data only (data_more.py)
+    "mod", "floor_divide", "outer", "isclose", "sort", "argsort", "top_k", "flip", "tile",
+    "repeat", "triu", "tril", "nan_to_num", "linspace",
 ]

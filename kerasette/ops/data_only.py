@@ -67,10 +67,8 @@ def logical_not(x):
     return torch.logical_not(tensor(x))
 isnan = _unary("isnan", torch.isnan, "True where x is NaN.")
 isfinite = _unary("isfinite", torch.isfinite, "True where x is neither NaN nor infinite.")
-sign = _unary("sign", torch.sign, "-1, 0 or 1 by the sign of x, entry by entry.")
 floor = _unary("floor", torch.floor, "The largest integer <= x, entry by entry.", floats=True)
 ceil = _unary("ceil", torch.ceil, "The smallest integer >= x, entry by entry.", floats=True)
-log1p = _unary("log1p", torch.log1p, "ln(1 + x), entry by entry.", floats=True)
 
 
 def where(condition, x1=None, x2=None):
@@ -165,7 +163,7 @@ def all(x, axis=None, keepdims=False):  # noqa: A001
 
 
 NAMES = ("all", "any", "broadcast_to", "ceil", "cumsum", "equal", "floor", "greater",
-         "greater_equal", "isfinite", "isnan", "less", "less_equal", "log1p", "logical_and",
+         "greater_equal", "isfinite", "isnan", "less", "less_equal", "logical_and",
          "logical_not", "logical_or", "logsumexp", "not_equal", "ones_like", "power", "prod",
-         "round", "shape", "sign", "where", "zeros_like")
+         "round", "shape", "where", "zeros_like")
 assert builtins.all(name in globals() for name in NAMES)

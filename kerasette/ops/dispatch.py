@@ -26,6 +26,10 @@ DIFFERENTIABLE = (
     "multiply", "negative", "relu", "reshape", "sigmoid", "softmax", "sqrt", "square",
     "squeeze", "stack", "std", "subtract", "sum", "tanh", "transpose", "var",
     "power",  # a symbolic base raised to a number
+    "reciprocal", "rsqrt", "log1p", "expm1", "sin", "cos", "arctan", "erf", "sign",
+    "stop_gradient", "true_divide", "einsum", "norm", "normalize", "moments", "split",
+    "softplus", "elu", "leaky_relu", "gelu", "silu", "swish", "selu", "relu6", "hard_sigmoid",
+    "softsign",
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "where",  # no gradient
     "logical_and", "logical_or", "logical_not",                                      # to conditions
 )

@@ -28,6 +28,7 @@ import torch
 from .. import layers as _layers
 from ..layers.base import Layer, Operation
 from .core import standardize_dtype
+from .unary_more import MORE_UNARY
 
 
 # ----- unary ---------------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ def _cast(x, dtype):
 
 UNARY = {"exp": _exp, "log": _log, "sqrt": _sqrt, "square": _square, "abs": _abs,
          "negative": _negative, "clip": _clip, "log_softmax": _log_softmax, "cast": _cast,
-         "power": _power}
+         "power": _power, **MORE_UNARY}  # MORE_UNARY: unary_more.py (rsqrt, sin, silu, ...)
 
 
 # ----- binary --------------------------------------------------------------------------------------

@@ -63,3 +63,76 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     (axis,) = normalize_axes(axis, out.ndim)
     return out.movedim(-1, axis)
 
+
+
+# ----- activations as ops (Keras 3's ops.nn): layers or UnaryOp nodes on symbolic tensors ------------
+def _activation(fn, x):
+    """An ActivationFunction applied as `ks.activations` applies it: a node on a symbolic tensor
+    (kerasette/activations.py), the value on data."""
+    return fn(x)
+
+
+def softplus(x):
+    """ln(1 + e^x)."""
+    from .. import activations
+
+    return _activation(activations.Softplus(), x)
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha (e^x - 1)."""
+    from .. import activations
+
+    return _activation(activations.ELU(alpha), x)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x if x > 0 else negative_slope x (Keras's ops default slope 0.2)."""
+    from .. import activations
+
+    return _activation(activations.LeakyReLU(negative_slope), x)
+
+
+def gelu(x, approximate=True):
+    """Keras's ops.gelu: the tanh approximation by default, the exact form (erf) with
+    approximate=False."""
+    if approximate:
+        return _more("gelu_tanh", x)
+    from .. import activations
+
+    return _activation(activations.GELU(), x)
+
+
+def _more(name, x):
+    from .numpy import _unary
+    from .unary_more import MORE_UNARY
+
+    return _unary(name, x, lambda t: MORE_UNARY[name](float_tensor(t))[0])
+
+
+def silu(x):
+    """x sigmoid(x) (also `swish`)."""
+    return _more("silu", x)
+
+
+swish = silu
+
+
+def selu(x):
+    """scale (x if x > 0 else alpha (e^x - 1)), Klambauer et al.'s constants."""
+    return _more("selu", x)
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return _more("relu6", x)
+
+
+def hard_sigmoid(x):
+    """clip(x / 6 + 1/2, 0, 1) (Keras 3)."""
+    return _more("hard_sigmoid", x)
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    return _more("softsign", x)
