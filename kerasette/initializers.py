@@ -268,6 +268,36 @@ class TorchDefault(Initializer):
         return {"fan_in": self.fan_in, "seed": self.seed}
 
 
+class Orthogonal(Initializer):
+    """gain * Q, Q orthogonal (Keras's Orthogonal; Saxe et al. 2014), for shapes of 2+ dims.
+
+    The shape is flattened to (rows, cols) = (prod(shape[:-1]), shape[-1]); A ~ N(0, 1) of shape
+    (max(rows, cols), min(rows, cols)) is QR-decomposed, A = QR, and Q's columns are multiplied by
+    sign(diag(R)). Q (transposed when rows < cols) has orthonormal columns (rows when wide).
+    """
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        super().__init__(seed)
+        if not _real("gain", gain) > 0:
+            raise ValueError(f"Invalid gain: expected > 0, received {gain!r}")
+        self.gain = float(gain)
+
+    def sample(self, shape, generator):
+        if len(shape) < 2:
+            raise ValueError(f"Invalid shape for Orthogonal: expected at least 2 dims, "
+                             f"received {shape} of rank {len(shape)}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = torch.randn(max(rows, cols), min(rows, cols), generator=generator, dtype=torch.float64)
+        q, r = torch.linalg.qr(a)  # reduced: q is (max, min) with orthonormal columns
+        q = q * torch.sign(torch.diagonal(r))  # column-wise: makes Q unique (Haar-distributed)
+        if rows < cols:
+            q = q.T
+        return (q * self.gain).reshape(shape)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 _REGISTRY = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
@@ -275,6 +305,7 @@ _REGISTRY = {
     "random_normal": RandomNormal, "random_uniform": RandomUniform,
     "uniform": RandomUniform,  # Keras's alias (Embedding's default): U(-0.05, 0.05)
     "variance_scaling": VarianceScaling, "torch_default": TorchDefault,
+    "orthogonal": Orthogonal,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
 }
 

@@ -1,6 +1,7 @@
 """Initializers: every registered id, seeding, the distributions' statistics, fans, bad input."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ DOCUMENTED = ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lec
               "lecun_normal", "random_normal", "torch_default", "zeros", "ones", "constant"]
 REGISTERED = sorted(initializers._REGISTRY)
 RANDOM = [name for name in REGISTERED if name not in ("zeros", "ones", "constant")]
+MATRIX_ONLY = {"orthogonal"}  # ids that need a shape of 2+ dims
 # A big kernel: fan_in = 800, fan_out = 400; 320k draws make sample statistics tight.
 SHAPE = (800, 400)
 FAN_IN, FAN_OUT = SHAPE
@@ -31,6 +33,8 @@ def test_every_registered_id_gives_a_finite_tensor_of_the_shape(name):
     init = initializers.get(name)
     assert isinstance(init, initializers.Initializer)
     for shape in [(5, 3), (7,), (3, 3, 2, 4)]:
+        if name in MATRIX_ONLY and len(shape) < 2:
+            continue  # rejected; see test_orthogonal_rejects_shapes_under_two_dims
         value = init(shape)
         assert value.shape == shape and value.dtype == config.floatx_dtype()
         assert torch.isfinite(value).all()
@@ -143,7 +147,8 @@ def test_constants():
 def test_zero_size_shapes_give_empty_tensors():
     for name in REGISTERED:
         assert initializers.get(name)((0, 3)).shape == (0, 3)
-        assert initializers.get(name)((0,)).shape == (0,)
+        if name not in MATRIX_ONLY:
+            assert initializers.get(name)((0,)).shape == (0,)
 
 
 # ----- fans -------------------------------------------------------------------------------------
@@ -219,3 +224,85 @@ def test_bad_arguments_raise_value_error(make):
 def test_bad_argument_types_raise_type_error(make):
     with pytest.raises(TypeError, match="Invalid"):
         make()
+
+
+# ----- orthogonal -------------------------------------------------------------------------------
+def assert_orthonormal(q, tall):
+    """q^T q = I (tall: orthonormal columns) or q q^T = I (wide: orthonormal rows)."""
+    gram = q.T @ q if tall else q @ q.T
+    assert (gram - torch.eye(gram.shape[0], dtype=F64)).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("shape", [(50, 20), (20, 50), (16, 16), (1, 5), (5, 1)])
+def test_orthogonal_is_orthogonal(shape):
+    q = initializers.Orthogonal(seed=3)(shape, F64)
+    assert q.shape == shape and q.dtype == F64
+    assert_orthonormal(q, tall=shape[0] >= shape[1])
+    if shape[0] == shape[1]:  # square: both
+        assert_orthonormal(q, tall=False)
+
+
+def test_orthogonal_gain_scales_it():
+    q = initializers.Orthogonal(seed=5)((30, 10), F64)
+    q3 = initializers.Orthogonal(gain=3.0, seed=5)((30, 10), F64)
+    assert torch.allclose(q3, 3.0 * q, rtol=0, atol=1e-12)
+    assert_orthonormal(q3 / 3.0, tall=True)
+    assert (q3.T @ q3 - 9.0 * torch.eye(10, dtype=F64)).abs().max() < 1e-6
+
+
+def test_orthogonal_same_seed_same_tensor():
+    a, b = initializers.Orthogonal(seed=9), initializers.Orthogonal(seed=9)
+    assert torch.equal(a((12, 7), F64), b((12, 7), F64))
+    assert torch.equal(a((12, 7), F64), a((12, 7), F64))
+    assert not torch.equal(a((12, 7), F64), initializers.Orthogonal(seed=10)((12, 7), F64))
+
+
+def test_orthogonal_matches_the_keras_recipe():
+    """Same generator draws, done by hand: N(0, 1) of (max, min), QR, sign(diag(R)), transpose."""
+    a = torch.randn(6, 4, generator=torch.Generator().manual_seed(2), dtype=F64)
+    q, r = torch.linalg.qr(a)
+    expected = (q * torch.sign(torch.diagonal(r))).T * 1.5
+    got = initializers.Orthogonal(gain=1.5, seed=2)((4, 6), F64)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,tall", [((3, 3, 16, 32), True), ((3, 3, 2, 32), False)])
+def test_orthogonal_conv_kernel_flattens_the_leading_dims(shape, tall):
+    """A conv kernel (kh, kw, in, out) is a (kh*kw*in, out) orthogonal matrix, reshaped."""
+    q = initializers.Orthogonal(seed=1)(shape, F64)
+    assert q.shape == shape
+    assert_orthonormal(q.reshape(-1, shape[-1]), tall=tall)
+
+
+@pytest.mark.parametrize("shape", [(7,), (), (0,)])
+def test_orthogonal_rejects_shapes_under_two_dims(shape):
+    with pytest.raises(ValueError, match=r"Invalid shape.*2 dims.*" + re.escape(str(shape))):
+        initializers.Orthogonal(seed=0)(shape)
+
+
+def test_orthogonal_from_string_id_and_config():
+    init = initializers.get("orthogonal")
+    assert type(init) is initializers.Orthogonal
+    assert init.get_config() == {"gain": 1.0, "seed": None}
+    assert_orthonormal(init((8, 3), F64), tall=True)
+    config_ = initializers.serialize(initializers.Orthogonal(gain=2.0, seed=4))
+    assert config_ == {"class_name": "orthogonal", "config": {"gain": 2.0, "seed": 4}}
+    again = initializers.get(config_)
+    assert type(again) is initializers.Orthogonal
+    assert again.get_config() == {"gain": 2.0, "seed": 4}
+    assert torch.equal(again((5, 5), F64), initializers.Orthogonal(gain=2.0, seed=4)((5, 5), F64))
+    by_class_name = initializers.get({"class_name": "Orthogonal", "config": {"gain": 0.5}})
+    assert type(by_class_name) is initializers.Orthogonal and by_class_name.gain == 0.5
+
+
+def test_orthogonal_follows_floatx_by_default(float64):
+    assert initializers.Orthogonal(seed=0)((6, 4)).dtype == F64
+
+
+@pytest.mark.parametrize("gain,error", [
+    (0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
+    ("1", TypeError), (None, TypeError), ([1.0], TypeError), (True, TypeError),
+])
+def test_orthogonal_bad_gain_raises(gain, error):
+    with pytest.raises(error, match="Invalid gain"):
+        initializers.Orthogonal(gain=gain)

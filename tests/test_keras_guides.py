@@ -553,3 +553,26 @@ def test_random_draws_on_data_follow_keras_seeds():
         keras.random.dropout(np.ones(3), rate=1.0)
     with pytest.raises(ValueError, match="Invalid seed"):
         keras.random.normal((2,), seed=-1)
+
+
+def test_building_a_layer_directly_builds_it_once_as_keras_does():
+    dense = layers.Dense(3)
+    dense.build((None, 4))
+    assert dense.built
+    dense.set_weights([np.ones((4, 3)), np.zeros(3)])
+    torch.testing.assert_close(dense(torch.ones(1, 4)), torch.full((1, 3), 4.0))
+    assert len(dense.weights) == 2  # not built a second time by the call
+
+    class Scaled(layers.Dense):  # Keras's idiom: a build that calls its parent's
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.scale = self.add_weight(shape=(self.units,), initializer="ones", name="scale")
+
+        def call(self, inputs):
+            return ops.matmul(inputs, self.kernel) * self.scale
+
+    layer = Scaled(2, use_bias=False)
+    layer.build((None, 3))
+    assert [w.name.split("/")[-1] for w in layer.weights] == ["kernel", "scale"]
+    layer.set_weights([np.ones((3, 2)), np.full(2, 3.0)])
+    torch.testing.assert_close(layer(torch.ones(1, 3)), torch.full((1, 2), 9.0))

@@ -38,6 +38,7 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .recurrent import GRU, LSTM, SimpleRNN
 from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
@@ -62,7 +63,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
-             ActivityRegularization):
+             ActivityRegularization, SimpleRNN, LSTM, GRU):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -134,5 +135,5 @@ __all__ = [
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-    "ActivityRegularization",
+    "ActivityRegularization", "SimpleRNN", "LSTM", "GRU",
 ]

@@ -20,6 +20,7 @@ What backward needs is captured by the closure, never stored on the layer, so th
 used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
 """
 
+import functools
 import re
 
 import numpy as np
@@ -278,6 +279,33 @@ class Layer:
     def build(self, input_shape) -> None:
         """Create weights for inputs of `input_shape` (batch dimension first, as None)."""
 
+    def __init_subclass__(cls, **kwargs):
+        """A `build` a subclass defines is wrapped so that calling it directly, as Keras scripts
+        do (`layer.build((None, 4))`, then `set_weights`), builds the layer once and for all:
+        later calls do not build it again (models manage their own build)."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(cls, "_manages_build", False):
+            cls.build = _build_once(build)
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__ and \
+                not getattr(cls, "_manages_build", False):
+            # A subclass of a built-in layer (class Scaled(Dense)) whose call() redefines the
+            # computation, as in Keras: its traced call() runs, not the parent's forward.
+            cls.forward = Layer.forward
+            if "compute_output_shape" not in cls.__dict__:
+                cls.compute_output_shape = Layer.compute_output_shape
+            cls.overwrites_grads = False
+
+    def _finish_build(self, input_shape) -> None:
+        """After `build`: trace a composite layer's call() and record the per-sample shape."""
+        several = isinstance(input_shape, list)
+        per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
+        shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
+        if defines_call(self):  # a composite layer: its call() becomes a graph, traced once
+            self._call_graph, self._call_graph_training = trace_both(self, shape)
+        self.input_spec = per_sample
+        self.built = True
+
     def _maybe_build(self, input_shape) -> None:
         """Build on first use; afterwards check the per-sample shape of every new input.
 
@@ -286,11 +314,9 @@ class Layer:
         per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
         if not self.built:
             shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
-            self.build(shape)
-            if defines_call(self):  # a composite layer: its call() becomes a graph, traced once
-                self._call_graph, self._call_graph_training = trace_both(self, shape)
-            self.input_spec = per_sample
-            self.built = True
+            self.build(shape)  # a subclass's build finishes itself (`_build_once`)
+            if not self.built:
+                self._finish_build(shape)
             return
         spec = self.input_spec
         if spec is None:
@@ -394,6 +420,25 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _build_once(build):
+    """`build` that runs once per layer and then finishes it (`Layer._finish_build`); a build
+    calling its parent's build (super().build) finishes only when the outermost one returns."""
+    @functools.wraps(build)
+    def wrapper(self, input_shape, *args, **kwargs):
+        if self.built:
+            return
+        outer = not self.__dict__.get("_building", False)
+        self._building = True
+        try:
+            build(self, input_shape, *args, **kwargs)
+        finally:
+            if outer:
+                self._building = False
+        if outer and not self.built:
+            self._finish_build(input_shape)
+    return wrapper
 
 
 def _positional_inputs(layer, x, args: tuple, training):

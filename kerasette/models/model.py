@@ -48,6 +48,8 @@ class Model(Trainer, Layer):
     in losses, metrics and logs; otherwise outputs are named after the layers producing them).
     """
 
+    _manages_build = True  # Model.build traces call(); a user's build is wrapped below
+
     def __init__(self, inputs=None, outputs=None, name: str | None = None,
                  trainable: bool = True, **kwargs):
         if name is not None and not isinstance(name, str):

@@ -1,0 +1,216 @@
+"""SimpleRNN, LSTM and GRU: backpropagation through time against central differences and torch
+autograd on the same math (float64), training in a model, saving, Keras 3's outputs for the same
+weights (when Keras is installed), and the refusals."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import kerasette as ks
+from kerasette import layers
+from kerasette.testing import check_gradients
+
+CONFIGS = [dict(), dict(return_sequences=True), dict(go_backwards=True, return_sequences=True),
+           dict(return_state=True), dict(return_sequences=True, return_state=True,
+                                         go_backwards=True)]
+
+
+def randn(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(c) or "last")
+def test_backward_through_time_matches_central_differences(cls, config):
+    layer = cls(3, bias_initializer="random_normal", **config)
+    errors = check_gradients(layer, randn(2, 4, 3))
+    assert set(errors) == {"input", f"{layer.name}/kernel", f"{layer.name}/recurrent_kernel",
+                           f"{layer.name}/bias"}
+    assert max(errors.values()) < 1e-7, errors
+
+
+# ----- the same math in torch, differentiated by autograd ------------------------------------------
+def torch_rnn(kind, x, W, U, b, go_backwards=False):
+    """All states h_t (and the last c for LSTM) by the gate equations in kerasette's docstrings."""
+    n, steps, _ = x.shape
+    u = U.shape[0]
+    h = torch.zeros(n, u, dtype=x.dtype)
+    c = torch.zeros(n, u, dtype=x.dtype)
+    hs = []
+    for t in (range(steps - 1, -1, -1) if go_backwards else range(steps)):
+        if kind == "SimpleRNN":
+            h = torch.tanh(x[:, t] @ W + b + h @ U)
+        elif kind == "LSTM":
+            g = x[:, t] @ W + b + h @ U
+            i, f, cc, o = (g[:, k * u:(k + 1) * u] for k in range(4))
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(cc)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:  # GRU, reset_after
+            xz, m = x[:, t] @ W + b[0], h @ U + b[1]
+            z = torch.sigmoid(xz[:, :u] + m[:, :u])
+            r = torch.sigmoid(xz[:, u:2 * u] + m[:, u:2 * u])
+            hh = torch.tanh(xz[:, 2 * u:] + r * m[:, 2 * u:])
+            h = z * h + (1 - z) * hh
+        hs.append(h)
+    return torch.stack(hs, 1), h, c
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_a_sequence_model_trains_like_autograd(kind):
+    x_in = ks.Input((5, 3))
+    rnn = getattr(layers, kind)(4, return_sequences=True, go_backwards=kind == "GRU")
+    head = layers.Dense(1)
+    model = ks.Model(x_in, head(layers.GlobalAveragePooling1D()(rnn(x_in))))
+    model.compile(optimizer=ks.optimizers.SGD(0.1), loss="mse")
+    W, U, b, V, c = (torch.tensor(w, requires_grad=True) for w in model.get_weights())
+    for step in range(20):
+        x, y = randn(6, 5, 3, seed=step), randn(6, 1, seed=100 + step)
+        got = model.train_on_batch(x, y)
+        seq, _, _ = torch_rnn(kind, x, W, U, b, go_backwards=kind == "GRU")
+        loss = ((seq.mean(1) @ V + c - y) ** 2).mean()
+        grads = torch.autograd.grad(loss, (W, U, b, V, c))
+        with torch.no_grad():
+            for p, g in zip((W, U, b, V, c), grads):
+                p -= 0.1 * g
+        assert abs(got - float(loss.detach())) < 1e-10
+    for got, want in zip(model.get_weights(), (W, U, b, V, c)):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+
+
+@pytest.mark.usefixtures("float64")
+def test_return_state_outputs_and_their_gradients_feed_a_model():
+    x_in = ks.Input((4, 2))
+    seq, h, c = layers.LSTM(3, return_sequences=True, return_state=True)(x_in)
+    assert seq.shape == (None, 4, 3) and h.shape == c.shape == (None, 3)
+    model = ks.Model(x_in, layers.Dense(1)(layers.Concatenate()([h, c])))
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.get_weights()[0].copy()
+    model.fit(randn(8, 4, 2), randn(8, 1), verbose=0)
+    assert not np.allclose(before, model.get_weights()[0])  # the states' gradient reached W
+    lstm = model.layers[1]
+    out, h_last, c_last = lstm(randn(2, 4, 2))
+    W, U, b = (w.value for w in lstm.weights)
+    want_seq, want_h, want_c = torch_rnn("LSTM", randn(2, 4, 2), W, U, b)
+    torch.testing.assert_close(out, want_seq)
+    torch.testing.assert_close(h_last, want_h)
+    torch.testing.assert_close(c_last, want_c)
+
+
+def test_defaults_weights_and_config_follow_keras():
+    lstm = layers.LSTM(5)
+    lstm.build((None, 7, 3))
+    assert [w.name.split("/")[-1] for w in lstm.weights] == ["kernel", "recurrent_kernel", "bias"]
+    assert [w.shape for w in lstm.weights] == [(3, 20), (5, 20), (20,)]
+    bias = lstm.bias.value
+    assert torch.equal(bias[5:10], torch.ones(5)) and not bias[:5].any()  # unit_forget_bias
+    U = lstm.recurrent_kernel.value.double()
+    torch.testing.assert_close(U @ U.T, torch.eye(5, dtype=torch.float64))  # orthogonal rows
+    gru = layers.GRU(2)
+    gru.build((None, 3, 4))
+    assert [w.shape for w in gru.weights] == [(4, 6), (2, 6), (2, 6)]
+    again = layers.deserialize(layers.serialize(layers.GRU(2, return_sequences=True,
+                                                           go_backwards=True)))
+    assert again.return_sequences and again.go_backwards and again.units == 2
+
+
+def test_a_sequence_classifier_trains_saves_and_loads(tmp_path):
+    ks.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6, 2)).astype("float32")
+    y = (x[:, :, 0].sum(1) > 0).astype("float32")[:, None]  # the sign of a running sum
+    model = ks.Sequential([ks.Input((6, 2)), layers.GRU(8), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=ks.optimizers.Adam(0.02), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=25, batch_size=16, verbose=0).history
+    assert history["accuracy"][-1] >= 0.9
+    model.save(tmp_path / "gru.keras")
+    again = ks.models.load_model(tmp_path / "gru.keras")
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("(GRU)" in line and "(None, 8)" in line for line in lines)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: layers.LSTM(3, dropout=0.2), ValueError, "Dropout layer before"),
+    (lambda: layers.GRU(3, recurrent_dropout=0.1), ValueError, "recurrent_dropout"),
+    (lambda: layers.SimpleRNN(3, stateful=True), ValueError, "stateful"),
+    (lambda: layers.GRU(3, reset_after=False), ValueError, "reset_after=True"),
+    (lambda: layers.LSTM(0), ValueError, "units"),
+    (lambda: layers.LSTM(2, return_sequences="yes"), TypeError, "return_sequences"),
+])
+def test_what_is_not_supported_is_refused(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_inputs_must_be_sequences():
+    with pytest.raises(ValueError, match=r"\(batch, steps, features\)"):
+        layers.LSTM(2)(ks.Input((5,)))
+
+
+# ----- Keras 3 itself --------------------------------------------------------------------------------
+KERAS_CASES = [("SimpleRNN", dict(units=3, return_sequences=True)),
+               ("LSTM", dict(units=3, return_sequences=True, go_backwards=True)),
+               ("LSTM", dict(units=2, return_state=True)),
+               ("GRU", dict(units=3, return_sequences=True)),
+               ("GRU", dict(units=2, go_backwards=True, return_state=True))]
+
+KERAS_SCRIPT = r"""
+import json, os, sys
+os.environ["KERAS_BACKEND"] = "torch"
+import numpy as np
+import keras
+cases = json.loads(sys.argv[1])
+data = np.load(sys.argv[2])
+out = {}
+for i, (name, config) in enumerate(cases):
+    layer = getattr(keras.layers, name)(**config)
+    x = data["x"]
+    layer.build(x.shape)
+    layer.set_weights([data[f"w{i}_{j}"] for j in range(3)])
+    y = layer(x)
+    for k, t in enumerate(y if isinstance(y, (list, tuple)) else [y]):
+        out[f"y{i}_{k}"] = keras.ops.convert_to_numpy(t)
+np.savez(sys.argv[3], **out)
+"""
+
+
+def keras_available():
+    probe = subprocess.run([sys.executable, "-c", "import keras"], capture_output=True,
+                           env=dict(os.environ, KERAS_BACKEND="torch"))
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not keras_available(), reason="Keras 3 (torch backend) is not installed")
+def test_outputs_equal_keras_3(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 5, 4, generator=g)
+    arrays, ours = {"x": x.numpy()}, []
+    for i, (name, config) in enumerate(KERAS_CASES):
+        layer = getattr(layers, name)(**config)
+        layer.build((None, 5, 4))
+        weights = [torch.randn(w.shape, generator=g) * 0.5 for w in layer.weights]
+        layer.set_weights(weights)
+        for j, w in enumerate(weights):
+            arrays[f"w{i}_{j}"] = w.numpy()
+        y = layer(x)
+        ours.append([t.numpy() for t in (y if isinstance(y, list) else [y])])
+    np.savez(tmp_path / "in.npz", **arrays)
+    result = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, json.dumps(KERAS_CASES),
+                             str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+                            env=dict(os.environ, KERAS_BACKEND="torch"), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    theirs = np.load(tmp_path / "out.npz")
+    for i, (name, config) in enumerate(KERAS_CASES):
+        for k, mine in enumerate(ours[i]):
+            np.testing.assert_allclose(mine, theirs[f"y{i}_{k}"], rtol=1e-5, atol=1e-5,
+                                       err_msg=f"{name}({config}) output {k}")
