@@ -182,18 +182,23 @@ class GlorotUniform(VarianceScaling):
         return {"seed": self.seed}
 
 
-class GlorotNormal(Initializer):
-    """Xavier normal: N(0, gain^2 * 2 / (fan_in + fan_out)) — the seeds' Xavier init, with `gain`.
-
-    gain=1 is Keras's GlorotNormal except that Keras truncates at 2 std; this one is a plain normal,
-    as in the seed reports and PyTorch's `init.xavier_normal_`.
-    """
+class _Gained(Initializer):
+    """An initializer scaled by a positive `gain` (GlorotNormal, Orthogonal)."""
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         super().__init__(seed)
         if not _real("gain", gain) > 0:
             raise ValueError(f"Invalid gain: expected > 0, received {gain!r}")
         self.gain = float(gain)
+
+
+class GlorotNormal(_Gained):
+    """Xavier normal: N(0, gain^2 * 2 / (fan_in + fan_out)) — the seeds' Xavier init, with `gain`.
+
+    gain=1 is Keras's GlorotNormal except that Keras truncates at 2 std; this one is a plain normal,
+    as in the seed reports and PyTorch's `init.xavier_normal_`.
+    """
+
 
     def sample(self, shape, generator):
         fan_in, fan_out = compute_fans(shape)
@@ -268,7 +273,7 @@ class TorchDefault(Initializer):
         return {"fan_in": self.fan_in, "seed": self.seed}
 
 
-class Orthogonal(Initializer):
+class Orthogonal(_Gained):
     """gain * Q, Q orthogonal (Keras's Orthogonal; Saxe et al. 2014), for shapes of 2+ dims.
 
     The shape is flattened to (rows, cols) = (prod(shape[:-1]), shape[-1]); A ~ N(0, 1) of shape
@@ -276,11 +281,6 @@ class Orthogonal(Initializer):
     sign(diag(R)). Q (transposed when rows < cols) has orthonormal columns (rows when wide).
     """
 
-    def __init__(self, gain: float = 1.0, seed: int | None = None):
-        super().__init__(seed)
-        if not _real("gain", gain) > 0:
-            raise ValueError(f"Invalid gain: expected > 0, received {gain!r}")
-        self.gain = float(gain)
 
     def sample(self, shape, generator):
         if len(shape) < 2:

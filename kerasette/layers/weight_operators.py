@@ -8,15 +8,7 @@ into the graph by a `WeightRead` node (kerasette/ops/weight_read.py), so the res
 
 import numpy as np
 
-
-def _via_ops(name: str, reverse: bool = False):
-    def method(self, other):
-        from .. import ops
-
-        fn = getattr(ops, name)
-        return fn(other, self) if reverse else fn(self, other)
-    method.__name__ = f"__{'r' if reverse else ''}{name}__"
-    return method
+from ..graph.symbolic import _via_ops  # the same operators as a KerasTensor's
 
 
 class WeightOperators:
