@@ -36,23 +36,27 @@ def test_backward_through_time_matches_central_differences(cls, config):
 
 
 # ----- the same math in torch, differentiated by autograd ------------------------------------------
-def torch_rnn(kind, x, W, U, b, go_backwards=False):
-    """All states h_t (and the last c for LSTM) by the gate equations in kerasette's docstrings."""
+def torch_rnn(kind, x, W, U, b, go_backwards=False, keep_x=None, keep_h=None):
+    """All states h_t (and the last c for LSTM) by the gate equations in kerasette's docstrings;
+    keep_x / keep_h: dropout masks on the inputs and on the state fed to U."""
     n, steps, _ = x.shape
     u = U.shape[0]
     h = torch.zeros(n, u, dtype=x.dtype)
     c = torch.zeros(n, u, dtype=x.dtype)
     hs = []
+    if keep_x is not None:
+        x = x * keep_x[:, None, :]
     for t in (range(steps - 1, -1, -1) if go_backwards else range(steps)):
+        hu = (h if keep_h is None else h * keep_h) @ U
         if kind == "SimpleRNN":
-            h = torch.tanh(x[:, t] @ W + b + h @ U)
+            h = torch.tanh(x[:, t] @ W + b + hu)
         elif kind == "LSTM":
-            g = x[:, t] @ W + b + h @ U
+            g = x[:, t] @ W + b + hu
             i, f, cc, o = (g[:, k * u:(k + 1) * u] for k in range(4))
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(cc)
             h = torch.sigmoid(o) * torch.tanh(c)
         else:  # GRU, reset_after
-            xz, m = x[:, t] @ W + b[0], h @ U + b[1]
+            xz, m = x[:, t] @ W + b[0], hu + b[1]
             z = torch.sigmoid(xz[:, :u] + m[:, :u])
             r = torch.sigmoid(xz[:, u:2 * u] + m[:, u:2 * u])
             hh = torch.tanh(xz[:, 2 * u:] + r * m[:, 2 * u:])
@@ -82,6 +86,35 @@ def test_a_sequence_model_trains_like_autograd(kind):
         assert abs(got - float(loss.detach())) < 1e-10
     for got, want in zip(model.get_weights(), (W, U, b, V, c)):
         np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
+def test_dropout_and_recurrent_dropout_train_like_autograd_with_the_same_masks(kind):
+    x_in = ks.Input((5, 3))
+    rnn = getattr(layers, kind)(4, dropout=0.3, recurrent_dropout=0.25, seed=11)
+    head = layers.Dense(1)
+    model = ks.Model(x_in, head(rnn(x_in)))
+    model.compile(optimizer=ks.optimizers.SGD(0.1), loss="mse")
+    W, U, b, V, c = (torch.tensor(w, requires_grad=True) for w in model.get_weights())
+    masks = torch.Generator().manual_seed(11)  # the layer's stream: input mask, then state mask
+    for step in range(20):
+        x, y = randn(6, 5, 3, seed=step), randn(6, 1, seed=100 + step)
+        got = model.train_on_batch(x, y)
+        keep_x = (torch.rand(6, 3, generator=masks) >= 0.3).double() / 0.7
+        keep_h = (torch.rand(6, 4, generator=masks) >= 0.25).double() / 0.75
+        _, h, _ = torch_rnn(kind, x, W, U, b, keep_x=keep_x, keep_h=keep_h)
+        loss = ((h @ V + c - y) ** 2).mean()
+        grads = torch.autograd.grad(loss, (W, U, b, V, c))
+        with torch.no_grad():
+            for p, g in zip((W, U, b, V, c), grads):
+                p -= 0.1 * g
+        assert abs(got - float(loss.detach())) < 1e-10
+    for got, want in zip(model.get_weights(), (W, U, b, V, c)):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+    x = randn(3, 5, 3, seed=99)  # inference: no masks, the same output every time
+    torch.testing.assert_close(model.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert "dropout" in rnn.rng_generators()
 
 
 @pytest.mark.usefixtures("float64")
@@ -139,8 +172,9 @@ def test_a_sequence_classifier_trains_saves_and_loads(tmp_path):
 
 
 @pytest.mark.parametrize("make, error, match", [
-    (lambda: layers.LSTM(3, dropout=0.2), ValueError, "Dropout layer before"),
-    (lambda: layers.GRU(3, recurrent_dropout=0.1), ValueError, "recurrent_dropout"),
+    (lambda: layers.LSTM(3, dropout=1.0), ValueError, "Invalid dropout"),
+    (lambda: layers.GRU(3, recurrent_dropout=-0.1), ValueError, "Invalid recurrent_dropout"),
+    (lambda: layers.GRU(3, seed=-1), ValueError, "Invalid seed"),
     (lambda: layers.SimpleRNN(3, stateful=True), ValueError, "stateful"),
     (lambda: layers.GRU(3, reset_after=False), ValueError, "reset_after=True"),
     (lambda: layers.LSTM(0), ValueError, "units"),

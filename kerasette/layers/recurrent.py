@@ -6,18 +6,24 @@ the start. The input's part of every step is one matrix product for all steps at
 
     Z = x W + b                       (N, T, G units), G = 1, 4 (i f c o) or 3 (z r h)
 
-and each step t adds the state's part h_{t-1} U and applies the cell (the classes below, each with
-its step's backward beside its forward). The backward walks the steps in reverse, carrying dL/dh
-(and dL/dc) to the step before, collecting dZ, and ends with the input's part as matrix products:
+and each step t computes the state's part m_t = h_{t-1} U and applies the cell (the classes below,
+each with its step's backward beside its forward). The backward walks the steps in reverse,
+carrying dL/dh (and dL/dc) to the step before, collecting dZ and dM, and ends with matrix products:
 
-    dW = x^T dZ       db = sum dZ       dx = dZ W^T       dU = sum_t h_{t-1}^T dG_t
+    dW = x^T dZ     db = sum dZ     dx = dZ W^T     dU = [h_0 .. h_{T-1}]^T dM     dh += dm U^T
 
 Outputs, as Keras: the last state h_T, or with `return_sequences=True` every h_t (N, T, units);
 `return_state=True` adds the final states ([out, h_T] or, for LSTM, [out, h_T, c_T]).
 `go_backwards=True` reads the steps from last to first (and returns them in that order).
-Not supported (a ValueError says so): dropout / recurrent_dropout other than 0 (put a Dropout
-layer before the recurrent one), stateful, masks, initial states, GRU's reset_after=False.
+
+`dropout` / `recurrent_dropout` (training only, as Keras 3): one mask per batch, the same at every
+step, on the inputs (x -> x * keep_x before W) and on the state fed to U (h -> h * keep_h), each
+[u >= rate] / (1 - rate) from the layer's own generator (`seed`); the backward multiplies dx and the
+state's gradient through U by the same masks. Not supported (a ValueError says so): stateful,
+masks, initial states, GRU's reset_after=False.
 """
+
+import numbers
 
 import torch
 
@@ -25,6 +31,7 @@ from .. import activations
 from .. import initializers as inits
 from .. import regularizers as regs
 from ..constraints import get as get_constraint
+from ..random_state import make_generator
 from .base import Layer
 
 
@@ -43,9 +50,10 @@ class _Recurrent(Layer):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Invalid units: expected a positive int, received {units!r}")
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if value not in (0, 0.0, None):
-                raise ValueError(f"Invalid {arg}: kerasette's recurrent layers take 0, received "
-                                 f"{value!r}; put a Dropout layer before this one instead")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+                    not 0 <= value < 1:
+                raise ValueError(f"Invalid {arg}: expected a float in [0, 1), received {value!r}")
+        generator = make_generator(seed)  # validates seed
         if stateful:
             raise ValueError("Invalid stateful: kerasette's recurrent layers start each batch "
                              "from zero states (stateful=False)")
@@ -68,6 +76,8 @@ class _Recurrent(Layer):
         self.bias_constraint = get_constraint(bias_constraint)
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards = go_backwards
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.seed, self._generator = seed, generator
         self.kernel = self.recurrent_kernel = self.bias = None
 
     # ----- weights ------------------------------------------------------------------------------
@@ -101,18 +111,23 @@ class _Recurrent(Layer):
         n, steps, features = x.shape
         W, U = self.kernel.value, self.recurrent_kernel.value
         b = self._input_bias()
-        flat = x.reshape(n * steps, features)
+        keep_x, keep_h = self._masks(x, n, features, training)
+        x_in = x if keep_x is None else x * keep_x[:, None, :]
+        flat = x_in.reshape(n * steps, features)
         Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, -1)
+        rec_bias = self._recurrent_bias()
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         state = [torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
                  for _ in range(self._state_count())]
-        caches, hs = [], []
+        caches, h_ins, hs = [], [], []
         for t in order:
-            state, cache = self._step(Z[:, t], state, U)
+            h_in = state[0] if keep_h is None else state[0] * keep_h
+            m = h_in @ U if rec_bias is None else torch.addmm(rec_bias, h_in, U)
+            state, cache = self._step(Z[:, t], m, state)
             caches.append(cache)
+            h_ins.append(h_in)
             hs.append(state[0])
-        seq = torch.stack(hs, 1) if self.return_sequences else None
-        out = seq if self.return_sequences else state[0]
+        out = torch.stack(hs, 1) if self.return_sequences else state[0]
         outputs = [out, *state] if self.return_state else out
 
         def backward(dy, need_dx=True):
@@ -123,28 +138,50 @@ class _Recurrent(Layer):
             if d_out is not None and not self.return_sequences:
                 dstate[0] = dstate[0] + d_out
             dZ = torch.zeros_like(Z)
-            dU = torch.zeros_like(U)
-            dm_sum = None  # GRU: the gradient of the recurrent bias row, summed over steps
+            dM = torch.empty(len(caches), n, U.shape[1], dtype=U.dtype, device=U.device)
             for k in range(len(caches) - 1, -1, -1):
                 if d_out is not None and self.return_sequences:
                     dstate[0] = dstate[0] + d_out[:, k]
-                dz, dstate, du, dm = self._step_backward(dstate, caches[k], U)
-                dU.add_(du)
+                dz, dm, dstate = self._step_backward(dstate, caches[k])
+                dh_in = dm @ U.T  # the state's gradient through m = h_in U (+ b_rec)
+                dstate[0] = dstate[0] + (dh_in if keep_h is None else dh_in * keep_h)
                 dZ[:, order[k]] = dz
-                if dm is not None:
-                    dm_sum = dm.sum(0) if dm_sum is None else dm_sum.add_(dm.sum(0))
-            dZ_flat = dZ.reshape(n * steps, -1)
+                dM[k] = dm
+            dZ_flat, dM_flat = dZ.reshape(n * steps, -1), dM.reshape(-1, U.shape[1])
             if self.kernel.trainable:
                 self.kernel.grad.add_(flat.T @ dZ_flat)
             if self.recurrent_kernel.trainable:
-                self.recurrent_kernel.grad.add_(dU)
+                self.recurrent_kernel.grad.add_(torch.cat(h_ins).T @ dM_flat)
             if self.bias is not None and self.bias.trainable:
-                self._add_bias_grad(dZ_flat.sum(0), dm_sum)
-            return (dZ_flat @ W.T).view(n, steps, features) if need_dx else None
+                self._add_bias_grad(dZ_flat.sum(0), dM_flat.sum(0))
+            if not need_dx:
+                return None
+            dx = (dZ_flat @ W.T).view(n, steps, features)
+            return dx if keep_x is None else dx * keep_x[:, None, :]
 
         return outputs, backward
 
     skips_input_grad = True  # backward(dy, need_dx=False) skips dx = dZ W^T
+
+    def _masks(self, x, n, features, training):
+        """Keras's dropout masks for one batch, the same at every step: on the inputs (n, F) and on
+        the state fed to U (n, units), each [u >= rate] / (1 - rate); None when off."""
+        if not training:
+            return None, None
+        masks = []
+        for rate, width in ((self.dropout, features), (self.recurrent_dropout, self.units)):
+            if rate == 0:
+                masks.append(None)
+                continue
+            u = torch.rand(n, width, generator=self._generator, dtype=torch.float32)
+            masks.append((u >= rate).to(device=x.device, dtype=x.dtype).mul_(1.0 / (1.0 - rate)))
+        return masks
+
+    def rng_generators(self) -> dict:
+        return {"dropout": self._generator}
+
+    def _recurrent_bias(self):
+        return None
 
     def _add_bias_grad(self, dz_sum, dm_sum):
         self.bias.grad.add_(dz_sum)
@@ -168,34 +205,33 @@ class _Recurrent(Layer):
                 "kernel_regularizer": regs.serialize(self.kernel_regularizer),
                 "recurrent_regularizer": regs.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regs.serialize(self.bias_regularizer),
-                "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards}
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "seed": self.seed, "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards}
 
 
 class SimpleRNN(_Recurrent):
-    """h_t = act(z_t + h_{t-1} U), z_t the step's row of x W + b.  Backward: da = dh act'(a),
-    dh_{t-1} = da U^T, dU += h_{t-1}^T da, dz_t = da."""
+    """h_t = act(z_t + m_t), m_t = h_{t-1} U.  Backward: da = dh act'(a); dz_t = dm_t = da (the
+    loop turns dm into dU and dh_{t-1})."""
 
-    def _step(self, z, state, U):
-        (h_prev,) = state
-        h, act_back = self.activation.forward(z + h_prev @ U)
-        return [h], (h_prev, act_back)
+    def _step(self, z, m, state):
+        h, act_back = self.activation.forward(z + m)
+        return [h], act_back
 
-    def _step_backward(self, dstate, cache, U):
-        h_prev, act_back = cache
+    def _step_backward(self, dstate, act_back):
         da = act_back(dstate[0])
-        return da, [da @ U.T], h_prev.T @ da, None
+        return da, da, [torch.zeros_like(da)]
 
 
 class LSTM(_Recurrent):
-    """Gates from g = z_t + h_{t-1} U, in Keras's column order i, f, c, o:
+    """Gates from g = z_t + m_t (m_t = h_{t-1} U), in Keras's column order i, f, c, o:
 
         i = s(g_i)  f = s(g_f)  o = s(g_o)  cc = act(g_c)   (s: recurrent_activation, sigmoid)
         c_t = f c_{t-1} + i cc          h_t = o act(c_t)
 
-    Backward, from dh and dc (the next step's): do = dh act(c_t); dc += dh o act'(c_t);
-    di = dc cc; df = dc c_{t-1}; dcc = dc i; dc_{t-1} = dc f; each gate's dg through its
-    activation; dh_{t-1} = dg U^T. `unit_forget_bias` starts the forget gate's bias at 1."""
+    Backward, from dh and dc (the next step's): dc += dh o act'(c_t); di = dc cc;
+    df = dc c_{t-1}; dcc = dc i; do = dh act(c_t); each gate's dg through its activation;
+    dz_t = dm_t = dg; dc_{t-1} = dc f. `unit_forget_bias` starts the forget gate's bias at 1."""
 
     gates = 4
 
@@ -222,9 +258,9 @@ class LSTM(_Recurrent):
     def _state_count(self) -> int:
         return 2
 
-    def _step(self, z, state, U):
-        h_prev, c_prev = state
-        g = z + h_prev @ U
+    def _step(self, z, m, state):
+        c_prev = state[1]
+        g = z + m
         u = self.units
         sig = self.recurrent_activation
         i, i_back = sig.forward(g[:, :u])
@@ -233,16 +269,15 @@ class LSTM(_Recurrent):
         o, o_back = sig.forward(g[:, 3 * u:])
         c = f * c_prev + i * cc
         tc, tc_back = self.activation.forward(c)
-        h = o * tc
-        return [h, c], (h_prev, c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back)
+        return [o * tc, c], (c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back)
 
-    def _step_backward(self, dstate, cache, U):
-        h_prev, c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back = cache
+    def _step_backward(self, dstate, cache):
+        c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back = cache
         dh, dc = dstate
         dc = dc + tc_back(dh * o)
         dg = torch.cat([i_back(dc * cc), f_back(dc * c_prev), cc_back(dc * i), o_back(dh * tc)],
                        1)
-        return dg, [dg @ U.T, dc * f], h_prev.T @ dg, None
+        return dg, dg, [torch.zeros_like(dh), dc * f]
 
     def get_config(self) -> dict:
         return {**super().get_config(),
@@ -258,9 +293,9 @@ class GRU(_Recurrent):
         z = s(x_z + m_z)   r = s(x_r + m_r)   hh = act(x_h + r m_h)
         h_t = z h_{t-1} + (1 - z) hh
 
-    Backward: dz = dh (h_{t-1} - hh); dhh = dh (1 - z); da_h = dhh act'; dr = da_h m_h;
-    dm = [da_z, da_r, da_h r] (da_z, da_r through s); dh_{t-1} = dh z + dm U^T; the input part
-    gets [da_z, da_r, da_h]; db_rec = sum dm."""
+    Backward: da_z = s'(dh (h_{t-1} - hh)); da_h = act'(dh (1 - z)); da_r = s'(da_h m_h);
+    dz_t = [da_z, da_r, da_h]; dm = [da_z, da_r, da_h r]; dh_{t-1} = dh z (+ dm U^T, the loop's);
+    db_in = sum dz, db_rec = sum dm."""
 
     gates = 3
 
@@ -279,12 +314,12 @@ class GRU(_Recurrent):
     def _input_bias(self):
         return self.bias.value[0] if self.bias is not None else None
 
-    def _step(self, z, state, U):
-        (h_prev,) = state
+    def _recurrent_bias(self):
+        return self.bias.value[1] if self.bias is not None else None
+
+    def _step(self, z, m, state):
+        h_prev = state[0]
         u = self.units
-        m = h_prev @ U
-        if self.bias is not None:
-            m = m + self.bias.value[1]
         sig = self.recurrent_activation
         zg, z_back = sig.forward(z[:, :u] + m[:, :u])
         r, r_back = sig.forward(z[:, u:2 * u] + m[:, u:2 * u])
@@ -292,16 +327,15 @@ class GRU(_Recurrent):
         h = zg * h_prev + (1 - zg) * hh
         return [h], (h_prev, m, zg, r, hh, z_back, r_back, hh_back)
 
-    def _step_backward(self, dstate, cache, U):
+    def _step_backward(self, dstate, cache):
         h_prev, m, zg, r, hh, z_back, r_back, hh_back = cache
         (dh,) = dstate
         u = self.units
         da_z = z_back(dh * (h_prev - hh))
         da_h = hh_back(dh * (1 - zg))
         da_r = r_back(da_h * m[:, 2 * u:])
-        dm = torch.cat([da_z, da_r, da_h * r], 1)
-        dz = torch.cat([da_z, da_r, da_h], 1)
-        return dz, [dh * zg + dm @ U.T], h_prev.T @ dm, dm
+        return (torch.cat([da_z, da_r, da_h], 1), torch.cat([da_z, da_r, da_h * r], 1),
+                [dh * zg])
 
     def _add_bias_grad(self, dz_sum, dm_sum):
         self.bias.grad[0].add_(dz_sum)
