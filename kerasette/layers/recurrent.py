@@ -144,7 +144,9 @@ class _Recurrent(Layer):
                     dstate[0] = dstate[0] + d_out[:, k]
                 dz, dm, dstate = self._step_backward(dstate, caches[k])
                 dh_in = dm @ U.T  # the state's gradient through m = h_in U (+ b_rec)
-                dstate[0] = dstate[0] + (dh_in if keep_h is None else dh_in * keep_h)
+                if keep_h is not None:
+                    dh_in = dh_in.mul_(keep_h)
+                dstate[0] = dh_in if dstate[0] is None else dstate[0].add_(dh_in)
                 dZ[:, order[k]] = dz
                 dM[k] = dm
             dZ_flat, dM_flat = dZ.reshape(n * steps, -1), dM.reshape(-1, U.shape[1])
@@ -220,7 +222,7 @@ class SimpleRNN(_Recurrent):
 
     def _step_backward(self, dstate, act_back):
         da = act_back(dstate[0])
-        return da, da, [torch.zeros_like(da)]
+        return da, da, [None]  # h_{t-1} reaches h_t only through m
 
 
 class LSTM(_Recurrent):
@@ -262,22 +264,27 @@ class LSTM(_Recurrent):
         c_prev = state[1]
         g = z + m
         u = self.units
-        sig = self.recurrent_activation
-        i, i_back = sig.forward(g[:, :u])
-        f, f_back = sig.forward(g[:, u:2 * u])
+        # s on all four blocks at once (one op; the c block's values are not used), act on c's
+        s, s_back = self.recurrent_activation.forward(g)
         cc, cc_back = self.activation.forward(g[:, 2 * u:3 * u])
-        o, o_back = sig.forward(g[:, 3 * u:])
-        c = f * c_prev + i * cc
+        i, f, o = s[:, :u], s[:, u:2 * u], s[:, 3 * u:]
+        c = torch.addcmul(f * c_prev, i, cc)
         tc, tc_back = self.activation.forward(c)
-        return [o * tc, c], (c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back)
+        return [o * tc, c], (c_prev, i, f, cc, o, tc, s_back, cc_back, tc_back)
 
     def _step_backward(self, dstate, cache):
-        c_prev, i, f, cc, o, tc, i_back, f_back, cc_back, o_back, tc_back = cache
+        c_prev, i, f, cc, o, tc, s_back, cc_back, tc_back = cache
         dh, dc = dstate
+        u = self.units
         dc = dc + tc_back(dh * o)
-        dg = torch.cat([i_back(dc * cc), f_back(dc * c_prev), cc_back(dc * i), o_back(dh * tc)],
-                       1)
-        return dg, dg, [torch.zeros_like(dh), dc * f]
+        ds = torch.empty(dh.shape[0], 4 * u, dtype=dh.dtype, device=dh.device)
+        torch.mul(dc, cc, out=ds[:, :u])             # d i
+        torch.mul(dc, c_prev, out=ds[:, u:2 * u])    # d f
+        ds[:, 2 * u:3 * u].zero_()
+        torch.mul(dh, tc, out=ds[:, 3 * u:])         # d o
+        dg = s_back(ds)
+        dg[:, 2 * u:3 * u] = cc_back(dc * i)         # d cc, through act
+        return dg, dg, [None, dc * f]  # h_{t-1} reaches the step only through m
 
     def get_config(self) -> dict:
         return {**super().get_config(),
