@@ -195,7 +195,19 @@ KERAS_CASES = [("SimpleRNN", dict(units=3, return_sequences=True)),
                ("LSTM", dict(units=3, return_sequences=True, go_backwards=True)),
                ("LSTM", dict(units=2, return_state=True)),
                ("GRU", dict(units=3, return_sequences=True)),
-               ("GRU", dict(units=2, go_backwards=True, return_state=True))]
+               ("GRU", dict(units=2, go_backwards=True, return_state=True)),
+               ("Bidirectional", dict(layer=["LSTM", dict(units=3, return_sequences=True)])),
+               ("Bidirectional", dict(layer=["GRU", dict(units=2)], merge_mode="sum")),
+               ("TimeDistributed", dict(layer=["Dense", dict(units=3, activation="tanh")]))]
+
+
+def make_layer(namespace, name, config):
+    """`namespace.name(**config)`; a wrapper's "layer" entry is [class name, config]."""
+    config = dict(config)
+    if "layer" in config:
+        inner_name, inner_config = config.pop("layer")
+        return getattr(namespace, name)(getattr(namespace, inner_name)(**inner_config), **config)
+    return getattr(namespace, name)(**config)
 
 KERAS_SCRIPT = r"""
 import json, os, sys
@@ -206,10 +218,16 @@ cases = json.loads(sys.argv[1])
 data = np.load(sys.argv[2])
 out = {}
 for i, (name, config) in enumerate(cases):
-    layer = getattr(keras.layers, name)(**config)
+    config = dict(config)
+    if "layer" in config:
+        inner_name, inner_config = config.pop("layer")
+        layer = getattr(keras.layers, name)(getattr(keras.layers, inner_name)(**inner_config),
+                                            **config)
+    else:
+        layer = getattr(keras.layers, name)(**config)
     x = data["x"]
     layer.build(x.shape)
-    layer.set_weights([data[f"w{i}_{j}"] for j in range(3)])
+    layer.set_weights([data[f"w{i}_{j}"] for j in range(len(layer.get_weights()))])
     y = layer(x)
     for k, t in enumerate(y if isinstance(y, (list, tuple)) else [y]):
         out[f"y{i}_{k}"] = keras.ops.convert_to_numpy(t)
@@ -229,7 +247,7 @@ def test_outputs_equal_keras_3(tmp_path):
     x = torch.randn(2, 5, 4, generator=g)
     arrays, ours = {"x": x.numpy()}, []
     for i, (name, config) in enumerate(KERAS_CASES):
-        layer = getattr(layers, name)(**config)
+        layer = make_layer(layers, name, config)
         layer.build((None, 5, 4))
         weights = [torch.randn(w.shape, generator=g) * 0.5 for w in layer.weights]
         layer.set_weights(weights)
@@ -248,3 +266,63 @@ def test_outputs_equal_keras_3(tmp_path):
         for k, mine in enumerate(ours[i]):
             np.testing.assert_allclose(mine, theirs[f"y{i}_{k}"], rtol=1e-5, atol=1e-5,
                                        err_msg=f"{name}({config}) output {k}")
+
+
+# ----- initial states, Bidirectional, TimeDistributed --------------------------------------------------
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
+def test_initial_states_get_their_gradients(cls):
+    layer = cls(3, bias_initializer="random_normal", return_sequences=True)
+    states = [randn(2, 3, seed=k) for k in range(2 if cls is layers.LSTM else 1)]
+    errors = check_gradients(layer, [randn(2, 4, 3, seed=9), *states])
+    assert len(errors) == 4 + len(states) and max(errors.values()) < 1e-7, errors
+
+
+def test_an_encoder_decoder_passes_its_states_and_trains():
+    ks.utils.set_random_seed(0)
+    encoder_in, decoder_in = ks.Input((None, 5)), ks.Input((None, 4))
+    _, h, c = layers.LSTM(8, return_state=True)(encoder_in)
+    decoded = layers.LSTM(8, return_sequences=True)(decoder_in, initial_state=[h, c])
+    model = ks.Model([encoder_in, decoder_in], layers.Dense(4)(decoded))
+    model.compile(optimizer=ks.optimizers.Adam(0.01),
+                  loss=ks.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=(32, 6, 5)), rng.normal(size=(32, 7, 4))
+    y = rng.integers(0, 4, size=(32, 7))  # labels per decoder step: lengths open (None) in the model
+    first = model.get_weights()[0].copy()
+    history = model.fit([x1, x2], y, epochs=5, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0]
+    assert not np.allclose(first, model.get_weights()[0])  # the encoder learned through the states
+    with pytest.raises(ValueError, match="initial_state"):
+        layers.LSTM(8)(decoder_in, initial_state=[h])
+
+
+@pytest.mark.usefixtures("float64")
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("config", [dict(), dict(return_sequences=True, return_state=True)],
+                         ids=["last", "sequences,states"])
+def test_bidirectional_gradients_match_central_differences(merge_mode, config):
+    layer = layers.Bidirectional(layers.GRU(3, bias_initializer="random_normal", **config),
+                                 merge_mode=merge_mode)
+    errors = check_gradients(layer, randn(2, 4, 3))
+    assert len(errors) == 7 and max(errors.values()) < 1e-7, errors
+
+
+def test_bidirectional_and_time_distributed_train_save_and_load(tmp_path):
+    ks.utils.set_random_seed(0)
+    x_in = ks.Input((6, 3))
+    h = layers.Bidirectional(layers.LSTM(4, return_sequences=True, name="lstm"))(x_in)
+    h = layers.TimeDistributed(layers.Dense(2, activation="tanh"))(h)
+    model = ks.Model(x_in, layers.Dense(1)(layers.Flatten()(h)))
+    assert model.layers[1].output.shape == (None, 6, 8)
+    assert [w.name for w in model.layers[1].weights][:2] == ["forward_lstm/kernel",
+                                                           "forward_lstm/recurrent_kernel"]
+    model.compile(optimizer="adam", loss="mse")
+    data = np.random.default_rng(0).normal(size=(16, 6, 3))
+    model.fit(data, data.sum((1, 2))[:, None], epochs=2, verbose=0)
+    model.save(tmp_path / "bi.keras")
+    again = ks.models.load_model(tmp_path / "bi.keras")
+    np.testing.assert_allclose(again.predict(data, verbose=0), model.predict(data, verbose=0),
+                               rtol=1e-6)
+    with pytest.raises(TypeError, match="SimpleRNN, LSTM or GRU"):
+        layers.Bidirectional(layers.Dense(3))

@@ -43,6 +43,7 @@ from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .wrappers import Bidirectional, TimeDistributed
 
 _REGISTRY: dict[str, type] = {}
 
@@ -63,7 +64,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
-             ActivityRegularization, SimpleRNN, LSTM, GRU):
+             ActivityRegularization, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -135,5 +136,5 @@ __all__ = [
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-    "ActivityRegularization", "SimpleRNN", "LSTM", "GRU",
+    "ActivityRegularization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
 ]

@@ -19,8 +19,9 @@ Outputs, as Keras: the last state h_T, or with `return_sequences=True` every h_t
 `dropout` / `recurrent_dropout` (training only, as Keras 3): one mask per batch, the same at every
 step, on the inputs (x -> x * keep_x before W) and on the state fed to U (h -> h * keep_h), each
 [u >= rate] / (1 - rate) from the layer's own generator (`seed`); the backward multiplies dx and the
-state's gradient through U by the same masks. Not supported (a ValueError says so): stateful,
-masks, initial states, GRU's reset_after=False.
+state's gradient through U by the same masks. `initial_state=[h0]` (LSTM: `[h0, c0]`) starts from
+given states, which then get their gradients (an encoder's final states into a decoder). Not
+supported (a ValueError says so): stateful, masks, GRU's reset_after=False.
 """
 
 import numbers
@@ -80,8 +81,23 @@ class _Recurrent(Layer):
         self.seed, self._generator = seed, generator
         self.kernel = self.recurrent_kernel = self.bias = None
 
+    def __call__(self, x, *args, initial_state=None, training=False):
+        """`layer(x)`, or with Keras's `initial_state=[h0]` (LSTM: `[h0, c0]`, each
+        (batch, units)): the states become inputs of the node, and gradients reach them."""
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
+                [initial_state]
+            if len(states) != self._state_count():
+                raise ValueError(f"Invalid initial_state: layer '{self.name}' takes "
+                                 f"{self._state_count()} state(s), received {len(states)}")
+            x = [x, *states]
+        return super().__call__(x, *args, training=training)
+
     # ----- weights ------------------------------------------------------------------------------
     def build(self, input_shape):
+        if isinstance(input_shape, list):  # [sequence, *initial states]
+            self._check_state_shapes(input_shape)
+            input_shape = input_shape[0]
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise ValueError(f"Layer '{self.name}' expects inputs of shape (batch, steps, "
                              f"features), received {tuple(input_shape)}")
@@ -97,6 +113,13 @@ class _Recurrent(Layer):
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
 
+    def _check_state_shapes(self, shapes):
+        want = (self.units,)
+        for s in shapes[1:]:
+            if tuple(s[1:]) != want:
+                raise ValueError(f"Invalid initial_state: layer '{self.name}' takes states of "
+                                 f"shape (batch, {self.units}), received {tuple(s)}")
+
     def _bias_shape(self) -> tuple:
         return (self.gates * self.units,)
 
@@ -108,6 +131,8 @@ class _Recurrent(Layer):
 
     # ----- the loop -----------------------------------------------------------------------------
     def forward(self, x, training=False):
+        given = list(x[1:]) if isinstance(x, (list, tuple)) else None  # initial states
+        x = x[0] if isinstance(x, (list, tuple)) else x
         n, steps, features = x.shape
         W, U = self.kernel.value, self.recurrent_kernel.value
         b = self._input_bias()
@@ -117,8 +142,9 @@ class _Recurrent(Layer):
         Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, -1)
         rec_bias = self._recurrent_bias()
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        state = [torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
-                 for _ in range(self._state_count())]
+        state = given if given is not None else [
+            torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
+            for _ in range(self._state_count())]
         caches, h_ins, hs = [], [], []
         for t in order:
             h_in = state[0] if keep_h is None else state[0] * keep_h
@@ -159,7 +185,8 @@ class _Recurrent(Layer):
             if not need_dx:
                 return None
             dx = (dZ_flat @ W.T).view(n, steps, features)
-            return dx if keep_x is None else dx * keep_x[:, None, :]
+            dx = dx if keep_x is None else dx * keep_x[:, None, :]
+            return dx if given is None else (dx, *dstate)  # and dL/d(initial states)
 
         return outputs, backward
 
@@ -192,6 +219,8 @@ class _Recurrent(Layer):
         return 1
 
     def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, list):
+            input_shape = input_shape[0]
         n, steps = input_shape[0], input_shape[1]
         out = (n, steps, self.units) if self.return_sequences else (n, self.units)
         if not self.return_state:

@@ -31,7 +31,9 @@ def prepare_targets(y, loss, output_shape: tuple, dtype, device, name: str = "y"
     """
     y = to_tensor(y, name)
     kind = loss_kind(loss)
-    per_sample = tuple(output_shape[1:])
+    # A size the model leaves open (None: a sequence's length) is the labels' own size there.
+    per_sample = tuple(y.shape[1 + i] if d is None and y.dim() > 1 + i else d
+                       for i, d in enumerate(output_shape[1:]))
     loss_name = getattr(loss, "name", type(loss).__name__)
     if kind == "sparse":
         expected = per_sample[:-1]  # one class index per output row: (N,) for (N, C) outputs
@@ -102,7 +104,7 @@ def target_shape_message(y, per_sample: tuple, output_shape: tuple, kind: str, l
            f"{loss_name}, received shape {got}")
     size = 1
     for d in per_sample:
-        size *= d
+        size *= d or 1
     if tuple(y.shape[1:]) in ((), (1,)) and len(per_sample) == 1 and per_sample[0] > 1:
         if kind == "categorical" and y.dim() == 1:
             return (msg + "; for integer class labels use sparse_categorical_crossentropy, or "

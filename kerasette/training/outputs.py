@@ -227,7 +227,9 @@ def build_metrics(model, y_sample) -> tuple[list, list]:
                 plain.append(OutputLoss(model._train_loss, k, name))
                 taken.add(plain[-1].name)
     for k, name in enumerate(names):
-        pred_sample = torch.zeros((1, *shapes[k][1:]), dtype=model._dtype, device=model._device)
+        sizes = [ys[k].shape[1 + i] if d is None and ys[k] is not None and ys[k].dim() > 1 + i
+                 else d or 1 for i, d in enumerate(shapes[k][1:])]  # None: the labels' size
+        pred_sample = torch.zeros((1, *sizes), dtype=model._dtype, device=model._device)
         made = []
         for ident in model._metric_ids[k]:
             made.append((metrics_mod.get(ident, y_true=ys[k], y_pred=pred_sample), False))
