@@ -326,3 +326,23 @@ def test_bidirectional_and_time_distributed_train_save_and_load(tmp_path):
                                rtol=1e-6)
     with pytest.raises(TypeError, match="SimpleRNN, LSTM or GRU"):
         layers.Bidirectional(layers.Dense(3))
+
+
+def test_the_text_example_trains_its_bidirectional_lstm(capsys):
+    import importlib.util
+    import pathlib
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("_example_text_rnn", folder / "text_embedding.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    threads = torch.get_num_threads()
+    try:
+        runs = example.main(["--seeds", "1", "--samples", "400", "--epochs", "3", "--rnn",
+                             "--no-baseline"])
+    finally:
+        torch.set_num_threads(threads)
+    assert "Bidirectional(LSTM(16))" in capsys.readouterr().out
+    assert runs[0]["rnn_epochs"] <= 3 and 0.5 < runs[0]["rnn"] <= 1.0
