@@ -41,3 +41,12 @@ def test_config_round_trip_keeps_input_shape():
     again = Dense.from_config(layer.get_config())
     assert again.input_shape_arg == (3,)
     assert "input_shape" not in Dense(2).get_config()
+
+
+def test_an_open_size_in_input_shape_as_keras_takes_it():
+    """Keras's RNN guide: `LSTM(64, input_shape=(None, 28))` for sequences of any length."""
+    model = ks.Sequential([ks.layers.LSTM(4, input_shape=(None, 3)), Dense(1)])
+    assert model.input_shape == (None, None, 3)
+    assert model.predict(torch.zeros(2, 7, 3), verbose=0).shape == (2, 1)
+    assert model.predict(torch.zeros(2, 4, 3), verbose=0).shape == (2, 1)
+    assert ks.layers.LSTM.from_config(model.layers[0].get_config()).input_shape_arg == (None, 3)

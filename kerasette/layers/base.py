@@ -121,9 +121,11 @@ class Layer:
         input_shape = _input_dim_as_shape(input_dim, input_shape)
         _check_dtype(dtype)
         if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape)):
-            raise ValueError(f"Invalid input_shape: expected a tuple of positive ints (batch "
-                             f"dimension excluded), e.g. (2,), received {input_shape!r}")
+                d is None or isinstance(d, int) and not isinstance(d, bool) and d > 0
+                for d in input_shape)):
+            raise ValueError(f"Invalid input_shape: expected a tuple of positive ints or None "
+                             f"(batch dimension excluded), e.g. (2,) or (None, 28), received "
+                             f"{input_shape!r}")
         self.input_shape_arg = None if input_shape is None else tuple(input_shape)
         if name is None:
             base = _snake(type(self).__name__)
