@@ -7,6 +7,7 @@ Other layer modules add their classes with `register(cls)` (or by listing them b
 """
 
 from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .attention import CausalMaskOp, MultiHeadAttention
 from .base import Layer, Weight, mark_operation
 from .convolution import Conv1D, Conv2D, Conv2DTranspose
 from .core import Input, InputLayer
@@ -64,7 +65,8 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
-             ActivityRegularization, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed):
+             ActivityRegularization, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
+             MultiHeadAttention, CausalMaskOp):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
@@ -137,4 +139,5 @@ __all__ = [
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
     "ActivityRegularization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+    "MultiHeadAttention",
 ]
