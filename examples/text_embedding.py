@@ -18,7 +18,8 @@ like any word's.) As a reference, a logistic regression on the bag-of-words coun
 is trained on the same split.
 
     python examples/text_embedding.py              # 5 runs, about 2 s each
-    python examples/text_embedding.py --rnn        # and the bidirectional LSTM (about 30 s a run)
+    python examples/text_embedding.py --rnn        # and the bidirectional LSTM (about 10 s a run)
+    python examples/text_embedding.py --attention  # and a transformer block, learned positions
     python examples/text_embedding.py --negation 0   # no "not": counting words is the whole task
     python examples/text_embedding.py --seeds 1 --samples 1000
 """
@@ -81,17 +82,40 @@ def encode(texts) -> np.ndarray:
     return ids
 
 
+class PositionEmbedding(ks.layers.Layer):
+    """x + P: a learned vector per position (P: (steps, dim)), added to every review's words."""
+
+    def build(self, input_shape):
+        self.positions = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros")
+
+    def call(self, x):
+        return x + self.positions
+
+
+def attention_reader(x, dim: int):
+    """One transformer encoder block: self-attention with a residual and LayerNormalization,
+    then a position-wise Dense with another, then the average over the words."""
+    x = PositionEmbedding()(x)
+    x = ks.layers.LayerNormalization()(x + ks.layers.MultiHeadAttention(2, dim // 2)(x, x))
+    x = ks.layers.LayerNormalization()(x + ks.layers.Dense(dim, activation="relu")(x))
+    return ks.layers.GlobalAveragePooling1D()(x)
+
+
 def text_model(embedding_dim: int = 16, learning_rate: float = 3e-3,
-               rnn: bool = False) -> ks.Sequential:
-    """The bag of word vectors, or with `rnn` a bidirectional LSTM that reads the order."""
-    reader = [ks.layers.Bidirectional(ks.layers.LSTM(16))] if rnn else [
-        ks.layers.GlobalAveragePooling1D(), ks.layers.Dense(16, activation="relu")]
-    model = ks.Sequential([
-        ks.Input(shape=(MAX_LENGTH,)),
-        ks.layers.Embedding(len(VOCABULARY), embedding_dim),
-        *reader,
-        ks.layers.Dense(1, activation="sigmoid"),
-    ])
+               reader: str = "average") -> ks.Model:
+    """The bag of word vectors ("average"), or a reader of the order: a bidirectional LSTM
+    ("rnn") or a transformer block ("attention")."""
+    if reader == "attention":
+        ids = ks.Input(shape=(MAX_LENGTH,))
+        x = attention_reader(ks.layers.Embedding(len(VOCABULARY), embedding_dim)(ids),
+                             embedding_dim)
+        model = ks.Model(ids, ks.layers.Dense(1, activation="sigmoid")(x))
+    else:
+        middle = [ks.layers.Bidirectional(ks.layers.LSTM(16))] if reader == "rnn" else [
+            ks.layers.GlobalAveragePooling1D(), ks.layers.Dense(16, activation="relu")]
+        model = ks.Sequential([ks.Input(shape=(MAX_LENGTH,)),
+                               ks.layers.Embedding(len(VOCABULARY), embedding_dim), *middle,
+                               ks.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=ks.optimizers.Adam(learning_rate=learning_rate),
                   loss="binary_crossentropy", metrics=["accuracy"])
     return model
@@ -121,6 +145,8 @@ def parse_args(argv):
     parser.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
     parser.add_argument("--rnn", action="store_true",
                         help="also train Embedding + Bidirectional(LSTM(16)) + Dense")
+    parser.add_argument("--attention", action="store_true",
+                        help="also train Embedding + a transformer block (MultiHeadAttention)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.samples < 20 or not 0 <= args.negation <= 1:
         parser.error("--seeds must be >= 1, --samples >= 20 and --negation in [0, 1]")
@@ -138,22 +164,26 @@ def main(argv=None):
         cut = args.samples * 3 // 4
         x_train, y_train, x_test, y_test = ids[:cut], labels[:cut], ids[cut:], labels[cut:]
         run = {}
-        for key, rnn in [("test", False)] + ([("rnn", True)] if args.rnn else []):
+        readers = [("test", "average")] + ([("rnn", "rnn")] if args.rnn else []) + (
+            [("attention", "attention")] if args.attention else [])
+        for key, reader in readers:
             ks.utils.set_random_seed(seed)
-            model = text_model(rnn=rnn)
+            model = text_model(reader=reader)
             stop = ks.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
                                               restore_best_weights=True)
             history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                                 validation_split=0.2, callbacks=[stop], verbose=0)
             run[key] = float(model.evaluate(x_test, y_test, verbose=0)[1])
-            run["epochs" if key == "test" else "rnn_epochs"] = len(history.epoch)
+            run["epochs" if key == "test" else f"{key}_epochs"] = len(history.epoch)
         run["baseline"] = None if args.no_baseline else bag_of_words_baseline(
             x_train, y_train, x_test, y_test)
         runs.append(run)
     rows = []
     for key, epochs, label in [("test", "epochs", "Embedding(200, 16) + GlobalAveragePooling1D + "
                                 "Dense"),
-                               ("rnn", "rnn_epochs", "Embedding(200, 16) + Bidirectional(LSTM(16))")]:
+                               ("rnn", "rnn_epochs", "Embedding(200, 16) + Bidirectional(LSTM(16))"),
+                               ("attention", "attention_epochs",
+                                "Embedding(200, 16) + positions + transformer block")]:
         if key in runs[0]:
             mean, std = mean_std(r[key] for r in runs)
             rows.append([label, pct(mean, std), pct(min(r[key] for r in runs)),

@@ -180,3 +180,24 @@ def test_outputs_equal_keras_3(tmp_path):
     for i, case in enumerate(KERAS_CASES):
         np.testing.assert_allclose(ours[i], theirs[f"y{i}"], rtol=1e-5, atol=1e-5,
                                    err_msg=str(case))
+
+
+def test_the_text_example_trains_its_transformer_block(capsys):
+    import importlib.util
+    import pathlib
+
+    folder = pathlib.Path(__file__).resolve().parents[1] / "examples"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("_example_text_attention",
+                                                  folder / "text_embedding.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    threads = torch.get_num_threads()
+    try:
+        runs = example.main(["--seeds", "1", "--samples", "400", "--epochs", "3", "--attention",
+                             "--no-baseline"])
+    finally:
+        torch.set_num_threads(threads)
+    assert "transformer block" in capsys.readouterr().out
+    assert runs[0]["attention_epochs"] <= 3 and 0.5 <= runs[0]["attention"] <= 1.0
