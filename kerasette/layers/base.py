@@ -219,11 +219,13 @@ class Layer:
 
     @property
     def weights(self) -> list[Weight]:
-        """Own weights in creation order, then those of the layers a traced `call` uses."""
-        graphs = self._call_graphs()
-        if not graphs:
-            return list(self._weights)
-        return unique_weights([layer for g in graphs for layer in g.layers], self._weights)
+        """Own weights in creation order, then those of the layers it runs (`_sublayers`: a
+        traced `call`'s, a model's, a wrapper's), each once."""
+        return unique_weights(self._sublayers(), self._weights)
+
+    def _sublayers(self) -> list:
+        """The layers this one runs: those of its traced call() (models and wrappers override)."""
+        return [layer for g in self._call_graphs() for layer in g.layers]
 
     def _call_graphs(self) -> list:
         """The graphs a traced call() became: one, or two when call() takes `training` (the
@@ -247,7 +249,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         """Freeze (False) or unfreeze all weights of the layer. Recompile the model afterwards."""
         self._trainable = bool(value)
-        for layer in (layer for g in self._call_graphs() for layer in g.layers):
+        for layer in self._sublayers():
             layer.trainable = self._trainable
         for w in self._weights:
             w.trainable = self._trainable and not w.is_state

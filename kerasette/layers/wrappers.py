@@ -15,33 +15,19 @@ the batch, (N T, ...), and unfolding the result; the backward folds and unfolds 
 import torch
 
 from .. import layers as _layers
-from .base import Layer, unique_weights
+from .base import Layer
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
 class _Wrapper(Layer):
-    """Weights, trainability and random state are the wrapped layers'."""
+    """Weights, trainability (through `_sublayers`) and random state are the wrapped layers'."""
 
-    def _wrapped(self) -> list:
+    def _sublayers(self) -> list:
         raise NotImplementedError
 
-    @property
-    def weights(self) -> list:
-        return unique_weights(self._wrapped(), self._weights)
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for layer in self._wrapped():
-            layer.trainable = self._trainable
-
     def rng_generators(self) -> dict:
-        return {f"{i}/{key}": gen for i, layer in enumerate(self._wrapped())
+        return {f"{i}/{key}": gen for i, layer in enumerate(self._sublayers())
                 for key, gen in layer.rng_generators().items()}
 
 
@@ -77,7 +63,7 @@ class Bidirectional(_Wrapper):
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self._layer_config = layer
 
-    def _wrapped(self) -> list:
+    def _sublayers(self) -> list:
         return [self.forward_layer, self.backward_layer]
 
     def build(self, input_shape):
@@ -180,7 +166,7 @@ class TimeDistributed(_Wrapper):
         super().__init__(**kwargs)
         self.layer = layer
 
-    def _wrapped(self) -> list:
+    def _sublayers(self) -> list:
         return [self.layer]
 
     def build(self, input_shape):

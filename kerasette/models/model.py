@@ -34,7 +34,7 @@ from ..graph.tracing import (
     run_nested,
     trace_call,
 )
-from ..layers.base import Layer, _positional_inputs, _snake, unique_weights
+from ..layers.base import Layer, _positional_inputs, _snake
 from ..layers.weight_values import assign_all
 from ..random_state import make_generator
 from ..training import NotCompiledError, Trainer
@@ -207,17 +207,6 @@ class Model(Trainer, Layer):
         shape = self.output_shape
         return shape
 
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        """Freeze (False) or unfreeze every layer of the model (compile again afterwards)."""
-        self._trainable = bool(value)
-        for layer in self._graph_layers():
-            layer.trainable = self._trainable
-
     def forward(self, x, training: bool = False):
         """The layer protocol, for a model used inside another one: `(y, backward)`."""
         return run_nested(self._graph, x, training)
@@ -236,11 +225,11 @@ class Model(Trainer, Layer):
         return self._call_on_data(x, training)
 
     # ----- weights ---------------------------------------------------------------------------
-    @property
-    def weights(self) -> list:
-        """Every weight once, layer by layer in graph order (Keras's order; a shared layer or a
-        nested model's weights appear once)."""
-        return unique_weights(self._graph_layers(), own=self._weights)  # own: add_weight's
+    def _sublayers(self) -> list:
+        """Every layer the model runs, in graph order: `weights` lists theirs in that order
+        (Keras's; a shared layer's or a nested model's once, a subclass's own add_weight first),
+        and `trainable = False` freezes them all."""
+        return self._graph_layers()
 
     def get_layer(self, name: str | None = None, index: int | None = None):
         """The layer called `name`, or the one at position `index` (Keras's arguments)."""
