@@ -2,15 +2,12 @@
 the same math, float64), Keras 3's outputs for the same weights (when Keras is installed), causal
 masking, dropout, saving and the refusals."""
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from test_layers_conv_keras import keras_available, run_keras  # noqa: E402
 
 import kerasette as ks
 from kerasette import layers
@@ -149,12 +146,6 @@ KERAS_CASES = [(dict(num_heads=2, key_dim=3), False, False),
                (dict(num_heads=3, key_dim=2, value_dim=4, output_shape=5), False, True)]
 
 
-def keras_available():
-    probe = subprocess.run([sys.executable, "-c", "import keras"], capture_output=True,
-                           env=dict(os.environ, KERAS_BACKEND="torch"))
-    return probe.returncode == 0
-
-
 @pytest.mark.skipif(not keras_available(), reason="Keras 3 (torch backend) is not installed")
 def test_outputs_equal_keras_3(tmp_path):
     g = torch.Generator().manual_seed(0)
@@ -170,34 +161,7 @@ def test_outputs_equal_keras_3(tmp_path):
         for j, w in enumerate(weights):
             arrays[f"w{i}_{j}"] = w.numpy()
         ours.append(layer(*args, use_causal_mask=causal).numpy())
-    np.savez(tmp_path / "in.npz", **arrays)
-    result = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, json.dumps(KERAS_CASES),
-                             str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-                            env=dict(os.environ, KERAS_BACKEND="torch"), capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    theirs = np.load(tmp_path / "out.npz")
+    theirs = run_keras(KERAS_SCRIPT, KERAS_CASES, arrays, tmp_path)
     for i, case in enumerate(KERAS_CASES):
         np.testing.assert_allclose(ours[i], theirs[f"y{i}"], rtol=1e-5, atol=1e-5,
                                    err_msg=str(case))
-
-
-def test_the_text_example_trains_its_transformer_block(capsys):
-    import importlib.util
-    import pathlib
-
-    folder = pathlib.Path(__file__).resolve().parents[1] / "examples"
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location("_example_text_attention",
-                                                  folder / "text_embedding.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    threads = torch.get_num_threads()
-    try:
-        runs = example.main(["--seeds", "1", "--samples", "400", "--epochs", "3", "--attention",
-                             "--no-baseline"])
-    finally:
-        torch.set_num_threads(threads)
-    assert "transformer block" in capsys.readouterr().out
-    assert runs[0]["attention_epochs"] <= 3 and 0.5 <= runs[0]["attention"] <= 1.0

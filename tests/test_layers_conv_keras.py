@@ -57,6 +57,18 @@ np.savez(sys.argv[3], **out)
 """
 
 
+def run_keras(script: str, cases, arrays: dict, tmp_path):
+    """Run `script` (argv: the JSON cases, an input .npz of `arrays`, an output .npz) in a
+    subprocess with Keras on its torch backend; its output arrays."""
+    np.savez(tmp_path / "in.npz", **arrays)
+    result = subprocess.run([sys.executable, "-c", script, json.dumps(cases),
+                             str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
+                            env=dict(os.environ, KERAS_BACKEND="torch"), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return np.load(tmp_path / "out.npz")
+
+
 def keras_available():
     env = dict(os.environ, KERAS_BACKEND="torch")
     probe = subprocess.run([sys.executable, "-c", "import keras"], env=env, capture_output=True)
@@ -77,13 +89,7 @@ def test_outputs_equal_keras_3(tmp_path):
         for j, w in enumerate(weights):
             arrays[f"w{i}_{j}"] = w.numpy()
         ours.append(layer(x).numpy())
-    np.savez(tmp_path / "in.npz", **arrays)
-    result = subprocess.run(
-        [sys.executable, "-c", KERAS_SCRIPT, json.dumps(CASES), str(tmp_path / "in.npz"),
-         str(tmp_path / "out.npz")], env=dict(os.environ, KERAS_BACKEND="torch"),
-        capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    theirs = np.load(tmp_path / "out.npz")
+    theirs = run_keras(KERAS_SCRIPT, CASES, arrays, tmp_path)
     for i, (name, config, _) in enumerate(CASES):
         np.testing.assert_allclose(ours[i], theirs[f"y{i}"], rtol=1e-5, atol=1e-5,
                                    err_msg=f"{name}({config})")

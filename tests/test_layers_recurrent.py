@@ -2,14 +2,12 @@
 autograd on the same math (float64), training in a model, saving, Keras 3's outputs for the same
 weights (when Keras is installed), and the refusals."""
 
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from test_examples import load as load_example  # noqa: E402  (tests/ is on sys.path)
+from test_layers_conv_keras import keras_available, run_keras  # noqa: E402
 
 import kerasette as ks
 from kerasette import layers
@@ -65,6 +63,20 @@ def torch_rnn(kind, x, W, U, b, go_backwards=False, keep_x=None, keep_h=None):
     return torch.stack(hs, 1), h, c
 
 
+def sgd_step(loss, params, lr):
+    """One plain SGD step of the autograd oracle on `params`; the loss as a float."""
+    grads = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p -= lr * g
+    return float(loss.detach())
+
+
+def assert_same_weights(model, params):
+    for got, want in zip(model.get_weights(), params):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+
+
 @pytest.mark.usefixtures("float64")
 @pytest.mark.parametrize("kind", ["SimpleRNN", "LSTM", "GRU"])
 def test_a_sequence_model_trains_like_autograd(kind):
@@ -78,14 +90,9 @@ def test_a_sequence_model_trains_like_autograd(kind):
         x, y = randn(6, 5, 3, seed=step), randn(6, 1, seed=100 + step)
         got = model.train_on_batch(x, y)
         seq, _, _ = torch_rnn(kind, x, W, U, b, go_backwards=kind == "GRU")
-        loss = ((seq.mean(1) @ V + c - y) ** 2).mean()
-        grads = torch.autograd.grad(loss, (W, U, b, V, c))
-        with torch.no_grad():
-            for p, g in zip((W, U, b, V, c), grads):
-                p -= 0.1 * g
-        assert abs(got - float(loss.detach())) < 1e-10
-    for got, want in zip(model.get_weights(), (W, U, b, V, c)):
-        np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+        want = sgd_step(((seq.mean(1) @ V + c - y) ** 2).mean(), (W, U, b, V, c), 0.1)
+        assert abs(got - want) < 1e-10
+    assert_same_weights(model, (W, U, b, V, c))
 
 
 @pytest.mark.usefixtures("float64")
@@ -104,14 +111,9 @@ def test_dropout_and_recurrent_dropout_train_like_autograd_with_the_same_masks(k
         keep_x = (torch.rand(6, 3, generator=masks) >= 0.3).double() / 0.7
         keep_h = (torch.rand(6, 4, generator=masks) >= 0.25).double() / 0.75
         _, h, _ = torch_rnn(kind, x, W, U, b, keep_x=keep_x, keep_h=keep_h)
-        loss = ((h @ V + c - y) ** 2).mean()
-        grads = torch.autograd.grad(loss, (W, U, b, V, c))
-        with torch.no_grad():
-            for p, g in zip((W, U, b, V, c), grads):
-                p -= 0.1 * g
-        assert abs(got - float(loss.detach())) < 1e-10
-    for got, want in zip(model.get_weights(), (W, U, b, V, c)):
-        np.testing.assert_allclose(got, want.detach().numpy(), rtol=0, atol=1e-10)
+        want = sgd_step(((h @ V + c - y) ** 2).mean(), (W, U, b, V, c), 0.1)
+        assert abs(got - want) < 1e-10
+    assert_same_weights(model, (W, U, b, V, c))
     x = randn(3, 5, 3, seed=99)  # inference: no masks, the same output every time
     torch.testing.assert_close(model.predict(x, verbose=0), model.predict(x, verbose=0))
     assert "dropout" in rnn.rng_generators()
@@ -235,12 +237,6 @@ np.savez(sys.argv[3], **out)
 """
 
 
-def keras_available():
-    probe = subprocess.run([sys.executable, "-c", "import keras"], capture_output=True,
-                           env=dict(os.environ, KERAS_BACKEND="torch"))
-    return probe.returncode == 0
-
-
 @pytest.mark.skipif(not keras_available(), reason="Keras 3 (torch backend) is not installed")
 def test_outputs_equal_keras_3(tmp_path):
     g = torch.Generator().manual_seed(0)
@@ -255,13 +251,7 @@ def test_outputs_equal_keras_3(tmp_path):
             arrays[f"w{i}_{j}"] = w.numpy()
         y = layer(x)
         ours.append([t.numpy() for t in (y if isinstance(y, list) else [y])])
-    np.savez(tmp_path / "in.npz", **arrays)
-    result = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, json.dumps(KERAS_CASES),
-                             str(tmp_path / "in.npz"), str(tmp_path / "out.npz")],
-                            env=dict(os.environ, KERAS_BACKEND="torch"), capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    theirs = np.load(tmp_path / "out.npz")
+    theirs = run_keras(KERAS_SCRIPT, KERAS_CASES, arrays, tmp_path)
     for i, (name, config) in enumerate(KERAS_CASES):
         for k, mine in enumerate(ours[i]):
             np.testing.assert_allclose(mine, theirs[f"y{i}_{k}"], rtol=1e-5, atol=1e-5,
@@ -328,21 +318,15 @@ def test_bidirectional_and_time_distributed_train_save_and_load(tmp_path):
         layers.Bidirectional(layers.Dense(3))
 
 
-def test_the_text_example_trains_its_bidirectional_lstm(capsys):
-    import importlib.util
-    import pathlib
-
-    folder = pathlib.Path(__file__).resolve().parents[1] / "examples"
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location("_example_text_rnn", folder / "text_embedding.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+def test_the_text_example_trains_its_bidirectional_lstm_and_transformer_block(capsys):
+    example = load_example("text_embedding")
     threads = torch.get_num_threads()
     try:
         runs = example.main(["--seeds", "1", "--samples", "400", "--epochs", "3", "--rnn",
-                             "--no-baseline"])
+                             "--attention", "--no-baseline"])
     finally:
         torch.set_num_threads(threads)
-    assert "Bidirectional(LSTM(16))" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Bidirectional(LSTM(16))" in out and "transformer block" in out
     assert runs[0]["rnn_epochs"] <= 3 and 0.5 < runs[0]["rnn"] <= 1.0
+    assert runs[0]["attention_epochs"] <= 3 and 0.5 < runs[0]["attention"] <= 1.0
