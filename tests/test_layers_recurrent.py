@@ -330,3 +330,26 @@ def test_the_text_example_trains_its_bidirectional_lstm_and_transformer_block(ca
     assert "Bidirectional(LSTM(16))" in out and "transformer block" in out
     assert runs[0]["rnn_epochs"] <= 3 and 0.5 < runs[0]["rnn"] <= 1.0
     assert runs[0]["attention_epochs"] <= 3 and 0.5 < runs[0]["attention"] <= 1.0
+
+
+@pytest.mark.parametrize("cell, cls", [(layers.SimpleRNNCell, layers.SimpleRNN),
+                                       (layers.LSTMCell, layers.LSTM), (layers.GRUCell, layers.GRU)])
+def test_rnn_of_a_built_in_cell_is_that_cells_layer(cell, cls):
+    made = layers.RNN(cell(3, activation="relu"), return_sequences=True, go_backwards=True)
+    same = cls(3, activation="relu", return_sequences=True, go_backwards=True)
+    assert type(made) is cls and made.get_config() | {"name": ""} == same.get_config() | {"name": ""}
+    x = torch.randn(2, 4, 5)
+    made.build((None, 4, 5))
+    same.build((None, 4, 5))
+    same.set_weights(made.get_weights())
+    torch.testing.assert_close(made(x), same(x))
+
+
+def test_rnn_of_a_custom_cell_says_what_to_do_instead():
+    class MinimalRNNCell(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.units = units
+
+    with pytest.raises(TypeError, match="SimpleRNNCell, LSTMCell or GRUCell.*custom layer's call"):
+        layers.RNN(MinimalRNNCell(3))

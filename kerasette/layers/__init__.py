@@ -39,7 +39,7 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
@@ -139,5 +139,6 @@ __all__ = [
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
     "ActivityRegularization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+    "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell",
     "MultiHeadAttention",
 ]
