@@ -39,10 +39,11 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from .recurrent import GRU, LSTM, SimpleRNN
 from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
+from .rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
 from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .wrappers import Bidirectional, TimeDistributed
 

@@ -1,5 +1,5 @@
-"""The layer protocol: `Weight` (a value and its gradient) and `Layer` (builds weights, runs forward,
-hands back a backward closure).
+"""The layer protocol: `Layer` builds weights (`Weight`, weight.py), runs forward, hands back a
+backward closure; argument handling is in layer_arguments.py.
 
     y, backward = layer.forward(x, training)
     dx = backward(dy)          # adds dL/dW into each weight's .grad, returns dL/dx
@@ -8,9 +8,8 @@ A layer called on a list of tensors (a merge layer such as `Add`) gets the list 
 `build` (a list of shapes); its backward returns a tuple with one dL/dx per input.
 
 A layer whose class sets `skips_input_grad = True` accepts `backward(dy, need_dx=False)`: it then
-only accumulates its weight gradients and returns None. The model asks this of the first layer that
-trains, since nothing needs the gradient with respect to the data (for a 784-512 Dense layer that
-saves a matmul as large as the forward one).
+only accumulates its weight gradients and returns None (asked of the first layer that trains: for
+a 784-512 Dense layer that saves a matmul as large as the forward one).
 
 A layer whose class sets `overwrites_grads = True` accepts `backward(dy, overwrite=True)`: its weight
 gradients are then *written* rather than added. The executor asks it when that call is the only
@@ -20,8 +19,6 @@ What backward needs is captured by the closure, never stored on the layer, so th
 used twice in one graph and a `predict` in the middle of a training step cannot corrupt it.
 """
 
-import functools
-import re
 
 import numpy as np
 import torch
@@ -30,65 +27,16 @@ from .. import config
 from .. import initializers as inits
 from ..graph.tracing import current_trace, defines_call, run_nested, trace_both
 from ..sizes import check_allocation
-from .weight_operators import WeightOperators
-from .weight_values import assign_all, delta_tensor, weight_tensor
-
-
-class Weight(WeightOperators):
-    """A trainable (or frozen) tensor and the gradient that accumulates into it.
-
-    `value` and `grad` may be views into a model's flat parameter / gradient buffers (see
-    `kerasette.flat`); always update them in place (`assign`, `grad.add_`) so the views stay valid.
-    A weight with `trainable=False` is never changed by an optimizer (the seeds' transfer-learning flag).
-    Arithmetic on it works as on a Keras variable (`weight_operators.py`).
-
-    `is_state` marks layer *state* (BatchNormalization's moving statistics): never trainable, whatever
-    the layer's `trainable` flag, changed only by its layer's training forward, saved with the weights.
-    `regularizer` (penalty added to the loss, see `kerasette.regularizers`) and `constraint` (applied
-    to the value after each optimizer step) are the trainer's business; layers only attach them.
-    """
-
-    __slots__ = ("value", "grad", "name", "trainable", "is_state", "regularizer", "constraint",
-                 "_buffer")
-
-    def __init__(self, value: torch.Tensor, name: str, trainable: bool = True,
-                 is_state: bool = False, regularizer=None, constraint=None):
-        self.value = value
-        self.grad = torch.zeros_like(value)
-        self.name = name
-        self.is_state = bool(is_state)
-        self.trainable = bool(trainable) and not self.is_state
-        self.regularizer = regularizer
-        self.constraint = constraint
-        self._buffer = None  # the FlatBuffer this weight lives in, if any
-
-    @property
-    def shape(self) -> tuple:
-        return tuple(self.value.shape)
-
-    def numel(self) -> int:
-        return self.value.numel()
-
-    def numpy(self):
-        """A NumPy copy of the value (Keras's `variable.numpy()`)."""
-        return self.value.detach().cpu().numpy().copy()
-
-    def assign(self, new_value) -> None:
-        """Copy `new_value` into the weight in place after checking it (see `weight_values`:
-        real, finite, this weight's shape, representable in its dtype); nothing changes otherwise."""
-        self.value.copy_(weight_tensor(new_value, self, "value"))
-
-    def assign_add(self, delta) -> None:
-        """`value + delta`, assigned as by `assign` (Keras's variable API)."""
-        self.assign(self.value + delta_tensor(delta, self))
-
-    def assign_sub(self, delta) -> None:
-        """`value - delta`, assigned as by `assign`."""
-        self.assign(self.value - delta_tensor(delta, self))
-
-    def __repr__(self):
-        frozen = "" if self.trainable else ", trainable=False"
-        return f"<Weight {self.name} shape={self.shape} dtype={self.value.dtype}{frozen}>"
+from .layer_arguments import (
+    _build_once,
+    _check_dtype,
+    _input_dim_as_shape,
+    _mismatch,
+    _positional_inputs,
+    _snake,
+)
+from .weight import Weight
+from .weight_values import assign_all
 
 
 class Layer:
@@ -284,13 +232,13 @@ class Layer:
         """Create weights for inputs of `input_shape` (batch dimension first, as None)."""
 
     def __init_subclass__(cls, **kwargs):
-        """A `build` a subclass defines is wrapped so that calling it directly, as Keras scripts
-        do (`layer.build((None, 4))`, then `set_weights`), builds the layer once and for all:
-        later calls do not build it again (models manage their own build)."""
+        """A subclass's `build` is wrapped to build once, also when called directly as Keras
+        scripts do (`layer.build((None, 4))`, then `set_weights`); kerasette's models excepted."""
         super().__init_subclass__(**kwargs)
         build = cls.__dict__.get("build")
-        if build is not None and not getattr(cls, "_manages_build", False):
-            cls.build = _build_once(build)
+        if build is not None and (not getattr(cls, "_manages_build", False)
+                                  or not cls.__module__.startswith("kerasette.")):
+            cls.build = _build_once(build)  # a user's Model subclass too (Model._finish_build)
         if "call" in cls.__dict__ and "forward" not in cls.__dict__ and \
                 not getattr(cls, "_manages_build", False):
             # A subclass of a built-in layer (class Scaled(Dense)) whose call() redefines the
@@ -424,79 +372,6 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}>"
-
-
-def _build_once(build):
-    """`build` that runs once per layer and then finishes it (`Layer._finish_build`); a build
-    calling its parent's build (super().build) finishes only when the outermost one returns."""
-    @functools.wraps(build)
-    def wrapper(self, input_shape, *args, **kwargs):
-        if self.built:
-            return
-        outer = not self.__dict__.get("_building", False)
-        self._building = True
-        try:
-            build(self, input_shape, *args, **kwargs)
-        finally:
-            if outer:
-                self._building = False
-        if outer and not self.built:
-            self._finish_build(input_shape)
-    return wrapper
-
-
-def _positional_inputs(layer, x, args: tuple, training):
-    """`(inputs, training)` from `layer(x, *args, training=...)`: no args, or one bool (or None),
-    leave x as it is; tensors after x make the list [x, *args] (trailing Nones, a call's unset
-    optional arguments, dropped)."""
-    if not args:
-        return x, training
-    if len(args) == 1 and (args[0] is None or isinstance(args[0], (bool, int))):
-        return x, bool(args[0])
-    inputs = [x, *args]
-    while inputs[-1] is None:
-        inputs.pop()
-    if any(t is None or isinstance(t, bool) for t in inputs):
-        raise TypeError(f"Invalid arguments: layer '{layer.name}' takes its inputs as positional "
-                        f"arguments and `training` as a keyword, received {[x, *args]!r:.200}")
-    return (inputs if len(inputs) > 1 else inputs[0]), training
-
-
-def _input_dim_as_shape(input_dim, input_shape):
-    """Keras 2's `input_dim=n` as `input_shape=(n,)` (both given: they must agree)."""
-    if input_dim is None:
-        return input_shape
-    if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 1:
-        raise ValueError(f"Invalid input_dim: expected a positive int (the number of input "
-                         f"features), received {input_dim!r}")
-    if input_shape is not None and tuple(input_shape) != (input_dim,):
-        raise ValueError(f"Invalid input_dim: input_dim={input_dim} and input_shape="
-                         f"{tuple(input_shape)} disagree; give one of them")
-    return (input_dim,)
-
-
-def _check_dtype(dtype) -> None:
-    if dtype is None:
-        return
-    name = str(dtype).replace("torch.", "") if isinstance(dtype, (str, torch.dtype)) else None
-    if name != config.floatx():
-        raise ValueError(f"Invalid dtype: kerasette layers use ks.config.floatx() "
-                         f"({config.floatx()!r}) for all weights, received {dtype!r}; call "
-                         f"ks.config.set_floatx({name or 'float64'!r}) before building the "
-                         f"model instead")
-
-
-def _mismatch(expected: tuple, received: tuple) -> bool:
-    """True when per-sample shapes differ (None in `expected` matches any size)."""
-    if len(expected) != len(received):
-        return True
-    return any(e is not None and e != r for e, r in zip(expected, received))
-
-
-def _snake(name: str) -> str:
-    """Keras's default-name rule: "Dense" -> "dense", "LeakyReLU" -> "leaky_re_lu", "GELU" -> "gelu"."""
-    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Operation(Layer):

@@ -20,7 +20,6 @@ layers, weights, devices, saving); compile / fit / evaluate / predict come from
 `kerasette.training.Trainer`.
 """
 
-import functools
 import numbers
 
 import torch
@@ -81,13 +80,11 @@ class Model(Trainer, Layer):
         if not trainable:
             self.trainable = False
 
-    def __init_subclass__(cls, **kwargs):
-        """A user's subclass may define build(input_shape) to create its own weights, as in
-        Keras: its call() is traced right after that build."""
-        super().__init_subclass__(**kwargs)
-        build = cls.__dict__.get("build")
-        if build is not None and not cls.__module__.startswith("kerasette."):
-            cls.build = _build_then_trace(build)
+    def _finish_build(self, input_shape) -> None:
+        """After a user subclass's own build(input_shape) (its weights, as in Keras; wrapped by
+        `Layer.__init_subclass__`): trace call(), unless that build ran Model.build itself."""
+        if self._graph is None:
+            Model.build(self, input_shape)
 
     # ----- the graph --------------------------------------------------------------------------
     def _set_graph(self, inputs: list, input_structure, outputs) -> None:
@@ -400,14 +397,3 @@ class Model(Trainer, Layer):
 
 
 __all__ = ["Model", "NotCompiledError"]
-
-
-def _build_then_trace(build):
-    """A subclassed model's own `build` followed by the trace of its call(), unless that build
-    already ran `Model.build` (through super().build)."""
-    @functools.wraps(build)
-    def wrapper(self, input_shape, *args, **kwargs):
-        build(self, input_shape, *args, **kwargs)
-        if self._graph is None:
-            Model.build(self, input_shape)
-    return wrapper

@@ -65,74 +65,52 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
 
 
 
-# ----- activations as ops (Keras 3's ops.nn): layers or UnaryOp nodes on symbolic tensors ------------
-def _activation(fn, x):
-    """An ActivationFunction applied as `ks.activations` applies it: a node on a symbolic tensor
-    (kerasette/activations.py), the value on data."""
-    return fn(x)
-
-
+# ----- activations as ops (Keras 3's ops.nn): ks.activations' functions (an Activation node on a
+# symbolic tensor) or unary_more.py's table (a UnaryOp node) --------------------------------------
 def softplus(x):
     """ln(1 + e^x)."""
     from .. import activations
 
-    return _activation(activations.Softplus(), x)
+    return activations.Softplus()(x)
 
 
 def elu(x, alpha=1.0):
     """x if x > 0 else alpha (e^x - 1)."""
     from .. import activations
 
-    return _activation(activations.ELU(alpha), x)
+    return activations.ELU(alpha)(x)
 
 
 def leaky_relu(x, negative_slope=0.2):
     """x if x > 0 else negative_slope x (Keras's ops default slope 0.2)."""
     from .. import activations
 
-    return _activation(activations.LeakyReLU(negative_slope), x)
+    return activations.LeakyReLU(negative_slope)(x)
 
 
 def gelu(x, approximate=True):
     """Keras's ops.gelu: the tanh approximation by default, the exact form (erf) with
     approximate=False."""
     if approximate:
-        return _more("gelu_tanh", x)
+        return _gelu_tanh(x)
     from .. import activations
 
-    return _activation(activations.GELU(), x)
+    return activations.GELU()(x)
 
 
-def _more(name, x):
-    from .numpy import _unary
+def _from_table(name: str, doc: str):
+    """The op `name` of unary_more.py's table: its forward on data, a UnaryOp node on symbolic
+    tensors (numpy.py's `_elementwise`)."""
+    from .numpy import _elementwise
     from .unary_more import MORE_UNARY
 
-    return _unary(name, x, lambda t: MORE_UNARY[name](float_tensor(t))[0])
+    return _elementwise(name, lambda t: MORE_UNARY[name](t)[0], doc, floats=True)
 
 
-def silu(x):
-    """x sigmoid(x) (also `swish`)."""
-    return _more("silu", x)
-
-
+_gelu_tanh = _from_table("gelu_tanh", "GELU, tanh approximation.")
+silu = _from_table("silu", "x sigmoid(x) (also `swish`).")
 swish = silu
-
-
-def selu(x):
-    """scale (x if x > 0 else alpha (e^x - 1)), Klambauer et al.'s constants."""
-    return _more("selu", x)
-
-
-def relu6(x):
-    """min(max(x, 0), 6)."""
-    return _more("relu6", x)
-
-
-def hard_sigmoid(x):
-    """clip(x / 6 + 1/2, 0, 1) (Keras 3)."""
-    return _more("hard_sigmoid", x)
-
-
-def softsign(x):
-    """x / (1 + |x|)."""
-    return _more("softsign", x)
+selu = _from_table("selu", "scale (x if x > 0 else alpha (e^x - 1)), Klambauer et al.'s constants.")
+relu6 = _from_table("relu6", "min(max(x, 0), 6).")
+hard_sigmoid = _from_table("hard_sigmoid", "clip(x / 6 + 1/2, 0, 1) (Keras 3).")
+softsign = _from_table("softsign", "x / (1 + |x|).")
