@@ -35,11 +35,12 @@ from .layer_arguments import (
     _positional_inputs,
     _snake,
 )
+from .mask_protocol import MaskProtocol
 from .weight import Weight
 from .weight_values import assign_all
 
 
-class Layer:
+class Layer(MaskProtocol):
     """Base class of every layer.
 
     Subclasses implement:

@@ -1,0 +1,89 @@
+"""Keras's masks: which positions of a sequence are padding, carried beside the data.
+
+A mask is a bool tensor of the data's shape without its feature axis, (N, T) for a sequence
+(N, T, F): True where the step is real, False where it is padding. As in Keras 3:
+
+- a layer makes one: `Embedding(mask_zero=True)` (index 0 is padding), `Masking(mask_value)` (a step
+  whose features all equal mask_value);
+- a layer that works step by step passes it on unchanged (`supports_masking = True`: Dense,
+  activations, dropout, LayerNormalization...); a layer with several inputs passes on the AND of
+  the masks it got;
+- a layer that must skip padding reads it (`uses_mask = True`, its `forward(x, training, mask=m)`):
+  the recurrent layers carry their state over padded steps, GlobalAveragePooling1D averages the
+  real steps only, MultiHeadAttention does not attend to padded keys;
+- any other layer drops it (a warning says so, as Keras's does), so downstream layers see none;
+- on a model's output the loss and the metrics weigh padded positions 0 (see
+  `kerasette.training.masks`).
+
+The graph executor runs this only for graphs that hold a mask-making layer (`makes_mask`), through
+`forward_masked`; every other graph keeps the plain forward, at no cost.
+"""
+
+import warnings
+
+import torch
+
+
+class MaskProtocol:
+    """The mask half of the layer protocol (mixed into `Layer`)."""
+
+    supports_masking = False  # True: an incoming mask is passed on unchanged (compute_mask)
+    uses_mask = False         # True: forward(x, training, mask=...) reads the mask
+
+    @property
+    def makes_mask(self) -> bool:
+        """True when this layer may create a mask from unmasked input, so that a graph holding it
+        must run the masked path."""
+        return False
+
+    def compute_mask(self, x, mask=None):
+        """The mask of the output, given the input `x` and its mask (Keras's rule): the mask
+        itself for a layer that supports masking, the AND of several inputs' masks, else None."""
+        if mask is None or not (self.supports_masking or self.uses_mask):
+            return None
+        if isinstance(mask, (list, tuple)):
+            return combine_masks(mask)
+        return mask
+
+    def forward_masked(self, x, training: bool, mask):
+        """`(y, backward, output mask)`: `forward` given the input's mask (None, a tensor, or a list
+        for several inputs)."""
+        if self.uses_mask:
+            y, back = self.forward(x, training, mask=mask)
+        else:
+            if _any_mask(mask) and not self.supports_masking:
+                self._warn_mask_dropped()
+            y, back = self.forward(x, training)
+        return y, back, self.compute_mask(x, mask)
+
+    def _warn_mask_dropped(self) -> None:
+        if self.__dict__.get("_mask_warned"):
+            return
+        self._mask_warned = True
+        warnings.warn(f"Layer '{self.name}' ({type(self).__name__}) was given an input with a "
+                      f"mask, but it does not support masking and drops it: the layers after it "
+                      f"see no mask", UserWarning, stacklevel=4)
+
+
+def combine_masks(masks):
+    """AND of the masks that are not None (None when all are)."""
+    present = [m for m in masks if m is not None]
+    if not present:
+        return None
+    out = present[0]
+    for m in present[1:]:
+        out = torch.logical_and(out, m)
+    return out
+
+
+def _any_mask(mask) -> bool:
+    if isinstance(mask, (list, tuple)):
+        return any(m is not None for m in mask)
+    return mask is not None
+
+
+def mask_of(x, mask):
+    """The sequence's mask when `x` is [sequence, *initial states] (a list of masks), else `mask`."""
+    if isinstance(mask, (list, tuple)):
+        return mask[0] if mask else None
+    return mask
