@@ -32,6 +32,10 @@ def explain(model, x, y, sample_weight=None, check_rows: int = 4, check: bool = 
     graph = model._graph
     fused = bool(model._fused)
     steps = model._plan(fused)
+    if steps.masked:
+        raise ValueError(f"Invalid model: explain does not yet follow Keras masks, and model "
+                         f"'{model.name}' has a mask-making layer (Embedding(mask_zero=True) or "
+                         f"Masking); explain a copy built without it")
     weights = model.weights
     saved_values = [w.value.clone() for w in weights]
     saved_grads = [w.grad.clone() for w in weights]

@@ -56,6 +56,7 @@ class Plan(list):
 
     overwrites_all = False
     chain = False
+    masked = False  # a layer may make a Keras mask: run the masked path (layers/mask_protocol.py)
 
 
 class Graph:
@@ -153,6 +154,8 @@ class Graph:
             self.ids[n.inputs[0]] == (self.ids[self.nodes[i - 1].outputs[0]] if i else self.input_ids[0])
             for i, n in enumerate(self.nodes)) and (not self.nodes or self.ids[
                 self.nodes[-1].outputs[0]] == self.output_ids[0])
+        steps.masked = any(node.layer.makes_mask for node in self.nodes)
+        steps.chain = steps.chain and not steps.masked
         for node in self.nodes:
             trainable = any(w.trainable for w in node.layer.weights)
             step = Step(node, self.ids, rg, trainable,
@@ -170,13 +173,41 @@ class Graph:
             steps = self.plan()
         if steps.chain:
             return self._forward_chain(xs[0], training, steps)
-        values = [None] * len(self.ids)
+        return self.forward_masked(xs, training, steps)[:2]
+
+    def forward_masked(self, xs: list, training: bool = False, steps=None, masks=None):
+        """`forward` that also returns the outputs' Keras masks (a list, None where unmasked):
+        `(outputs, backward, output masks)`. `masks`: the inputs' masks (a graph nested in another
+        and given masked data). Each node gets its inputs' masks and gives its outputs' (see
+        kerasette/layers/mask_protocol.py); a graph without mask-making layers and without
+        input masks runs the plain loop."""
+        if steps is None:
+            steps = self.plan()
+        n = len(self.ids)
+        values = [None] * n
         for i, x in zip(self.input_ids, xs):
             values[i] = x
+        masked = steps.masked or masks is not None and any(m is not None for m in masks)
+        mask_of = [None] * n if masked else None
+        if masked and masks is not None:
+            for i, m in zip(self.input_ids, masks):
+                mask_of[i] = m
         backs = []
         for s in steps:
             x = [values[i] for i in s.ins] if s.several else values[s.ins[0]]
-            if s.logits:
+            if masked:
+                m = [mask_of[i] for i in s.ins] if s.several else mask_of[s.ins[0]]
+                run = s.layer.forward_masked
+                y, back, out_mask = forward_logits(s.layer, x, training, m, run) if s.logits \
+                    else run(x, training, m)
+                if s.multi_output:
+                    out_masks = out_mask if isinstance(out_mask, (list, tuple)) else \
+                        [out_mask] * len(s.outs)
+                    for o, om in zip(s.outs, out_masks):
+                        mask_of[o] = om
+                else:
+                    mask_of[s.outs[0]] = out_mask
+            elif s.logits:
                 y, back = forward_logits(s.layer, x, training)
             else:
                 y, back = s.layer.forward(x, training)
@@ -187,7 +218,9 @@ class Graph:
                 values[s.outs[0]] = y
             backs.append(back)
         outputs = [values[i] for i in self.output_ids]
-        input_ids, output_ids, n = self.input_ids, self.output_ids, len(self.ids)
+        output_masks = [mask_of[i] for i in self.output_ids] if masked else \
+            [None] * len(outputs)
+        input_ids, output_ids = self.input_ids, self.output_ids
 
         def backward(dys, backward_steps=None):
             # `backward_steps`: the same nodes planned for other gradient needs (a nested graph
@@ -226,7 +259,7 @@ class Graph:
                     back(dy)
             return [grads[i] for i in input_ids]
 
-        return outputs, backward
+        return outputs, backward, output_masks
 
 
     def _forward_chain(self, x, training: bool, steps: Plan):
@@ -258,8 +291,9 @@ class Graph:
         return [x], backward
 
 
-def forward_logits(layer, x, training):
-    """Run `layer` without its final activation: `(logits, backward)`.
+def forward_logits(layer, x, training, *masked):
+    """Run `layer` without its final activation: `(logits, backward)` (with `masked` = (mask,
+    layer.forward_masked): `(logits, backward, output mask)`).
 
     The one place where fusion touches a layer: a layer whose last step is its `activation`
     attribute (Dense, Conv, the activation layers) runs with the identity there instead, so the
@@ -269,6 +303,9 @@ def forward_logits(layer, x, training):
     act = layer.activation
     layer.activation = activations.linear
     try:
+        if masked:
+            mask, run = masked
+            return run(x, training, mask)
         return layer.forward(x, training)
     finally:
         layer.activation = act

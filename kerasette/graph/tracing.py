@@ -149,8 +149,10 @@ def _is_structure_of_tensors(outputs) -> bool:
     return bool(flat) and all(isinstance(t, KerasTensor) for t in flat)
 
 
-def run_nested(graph: Graph, x, training: bool):
-    """Forward of a graph used as a layer: `(y, backward)` in the layer protocol.
+def run_nested(graph: Graph, x, training: bool, mask=None, with_masks: bool = False):
+    """Forward of a graph used as a layer: `(y, backward)` in the layer protocol (with
+    `with_masks`: `(y, backward, output mask)`, the mask protocol's `forward_masked`, given the
+    inputs' `mask`).
 
     `x` is a tensor or a list (several inputs); y is a tensor or a list (several outputs).
     `backward(dy, need_dx=True)` takes a tensor or a list (None for outputs the loss does not see).
@@ -158,7 +160,11 @@ def run_nested(graph: Graph, x, training: bool):
     several_in = isinstance(x, (list, tuple))
     xs = list(x) if several_in else [x]
     steps = graph.plan()
-    outs, backward_all = graph.forward(xs, training, steps)
+    if with_masks:
+        masks = list(mask) if isinstance(mask, (list, tuple)) else [mask] * len(xs)
+        outs, backward_all, out_masks = graph.forward_masked(xs, training, steps, masks)
+    else:
+        outs, backward_all = graph.forward(xs, training, steps)
     several_out = len(outs) > 1
 
     def backward(dy, need_dx=True):
@@ -168,6 +174,9 @@ def run_nested(graph: Graph, x, training: bool):
             return None
         return tuple(dxs) if several_in else dxs[0]
 
+    if with_masks:
+        return (outs if several_out else outs[0]), backward, \
+            (out_masks if several_out else out_masks[0])
     return (outs if several_out else outs[0]), backward
 
 

@@ -17,6 +17,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .feature_normalization import Normalization
 from .lambda_layer import Lambda
+from .masking import Masking
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .merging_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
@@ -66,7 +67,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
-             ActivityRegularization, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
+             ActivityRegularization, Masking, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
              MultiHeadAttention, CausalMaskOp):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
@@ -137,7 +138,7 @@ __all__ = [
     "GlobalMaxPool1D", "GlobalMaxPool2D", "UpSampling2D", "ZeroPadding2D", "Cropping2D",
     "get", "register", "serialize", "deserialize",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
-    "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "Embedding", "Masking",
     "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
     "ActivityRegularization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
     "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell",

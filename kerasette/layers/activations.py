@@ -14,6 +14,8 @@ from .base import Layer
 class Activation(Layer):
     """Applies `activation` (a name such as "relu", None for linear, or an activation object)."""
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, activation, **kwargs):
         act = activations.get(activation)
         super().__init__(**kwargs)

@@ -43,6 +43,12 @@ class MultiHeadAttention(Layer):
     """Multi-head attention (see the module docstring): call it as `mha(query, value)`,
     `mha(query, value, key)`, with `use_causal_mask=True` for a decoder."""
 
+    def _check_mask(self, mask, training):
+        if any(m is not None for m in (mask if isinstance(mask, (list, tuple)) else [mask])):
+            raise ValueError(f"MultiHeadAttention '{self.name}' was given a masked input: Keras "
+                             f"then keeps padded keys out of the attention, which kerasette does "
+                             f"not yet do; leave mask_zero off before attention")
+
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", seed=None, use_causal_mask=None, **kwargs):

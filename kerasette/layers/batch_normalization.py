@@ -53,6 +53,15 @@ class BatchNormalization(_Affine):
     synchronized (bool, default False).
     """
 
+    supports_masking = True  # a mask passes through at inference
+
+    def _check_mask(self, mask, training):
+        if training and mask is not None:
+            raise ValueError(f"BatchNormalization '{self.name}' was given a masked input in "
+                             f"training: Keras then computes the batch statistics over the real "
+                             f"steps only, which kerasette does not yet do; put the normalization "
+                             f"before the mask-making layer or use LayerNormalization")
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",

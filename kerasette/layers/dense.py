@@ -36,6 +36,8 @@ class Dense(Layer):
             `Dense(units, input_shape=(n,))` (prefer `ks.Input((n,))`).
     """
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     skips_input_grad = True
     overwrites_grads = True  # backward(dy, overwrite=True) writes dW, db instead of adding (see base)
 

@@ -29,6 +29,8 @@ class Dropout(Layer):
     runs there are reproducible too (but drop other entries than on the CPU).
     """
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
             raise TypeError(f"Invalid rate: expected a float in [0, 1), received {rate!r}")

@@ -12,10 +12,11 @@ weights' dtype, so indices may arrive as floats holding whole numbers (3.0); the
 int64 here. Non-integer values, negative indices and indices >= input_dim are a ValueError naming
 the input.
 
-`mask_zero=True` is accepted and recorded (Keras's argument; `compute_mask` gives the mask), but
-kerasette does not yet propagate masks: index 0 is looked up like any other row, and a following
-GlobalAveragePooling1D averages over every position, padding included. Reserve row 0 for padding
-(input_dim = vocabulary size + 1) as Keras asks, and expect padding to count in averages.
+`mask_zero=True` makes index 0 padding, as in Keras: the layer gives the mask `i != 0`
+(kerasette/layers/mask_protocol.py), so the recurrent layers after it skip padded steps,
+GlobalAveragePooling1D averages the real ones and the loss ignores them. Row 0 is still looked up
+(its gradient only comes from positions the mask keeps out of everything downstream); reserve it
+for padding (input_dim = vocabulary size + 1) as Keras asks.
 """
 
 import numbers
@@ -108,8 +109,12 @@ class Embedding(Layer):
                              f"{bad!r}")
         return x.to(torch.int64)
 
+    @property
+    def makes_mask(self) -> bool:
+        return self.mask_zero
+
     def compute_mask(self, x, mask=None):
-        """Keras's mask: `x != 0` when mask_zero, else None (not yet used by other layers)."""
+        """Keras's mask: `x != 0` when mask_zero (index 0 is padding), else None."""
         return (x != 0) if self.mask_zero else None
 
     def compute_output_shape(self, input_shape) -> tuple:

@@ -28,6 +28,8 @@ EPSILON = 1e-7  # Keras's backend.epsilon(), the floor of the standard deviation
 class Normalization(Layer):
     """Standardise with adapted (or given) mean and variance; see the module docstring."""
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         if axis is not None and not isinstance(axis, (int, tuple, list)) or isinstance(axis, bool) \

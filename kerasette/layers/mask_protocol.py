@@ -29,12 +29,18 @@ class MaskProtocol:
 
     supports_masking = False  # True: an incoming mask is passed on unchanged (compute_mask)
     uses_mask = False         # True: forward(x, training, mask=...) reads the mask
+    mask_enters_graph = False  # True (models): an input mask flows on through the inner graph
 
     @property
     def makes_mask(self) -> bool:
         """True when this layer may create a mask from unmasked input, so that a graph holding it
-        must run the masked path."""
-        return False
+        must run the masked path (a model or a composite layer: when a layer inside does)."""
+        graph = self._own_graph()
+        return graph is not None and any(layer.makes_mask for layer in graph.layers)
+
+    def _own_graph(self):
+        """The graph this layer runs (a composite layer's traced call, a model's), else None."""
+        return self.__dict__.get("_call_graph")
 
     def compute_mask(self, x, mask=None):
         """The mask of the output, given the input `x` and its mask (Keras's rule): the mask
@@ -47,7 +53,19 @@ class MaskProtocol:
 
     def forward_masked(self, x, training: bool, mask):
         """`(y, backward, output mask)`: `forward` given the input's mask (None, a tensor, or a list
-        for several inputs)."""
+        for several inputs). A graph-backed layer runs its graph with the masks."""
+        if _any_mask(mask):
+            self._check_mask(mask, training)
+        graph = self._own_graph()
+        if graph is not None:  # a model, or a composite layer (its traced call)
+            from ..graph.tracing import run_nested
+
+            if _any_mask(mask) and not (self.mask_enters_graph or self.supports_masking):
+                self._warn_mask_dropped()
+                mask = None
+            trained = self.__dict__.get("_call_graph_training") if training else None
+            y, back, inner = run_nested(trained or graph, x, training, mask, with_masks=True)
+            return y, back, inner
         if self.uses_mask:
             y, back = self.forward(x, training, mask=mask)
         else:
@@ -55,6 +73,9 @@ class MaskProtocol:
                 self._warn_mask_dropped()
             y, back = self.forward(x, training)
         return y, back, self.compute_mask(x, mask)
+
+    def _check_mask(self, mask, training: bool) -> None:
+        """Raise a ValueError for a mask this layer cannot honour as Keras would (override)."""
 
     def _warn_mask_dropped(self) -> None:
         if self.__dict__.get("_mask_warned"):

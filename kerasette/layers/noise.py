@@ -25,6 +25,8 @@ from .dropout import Dropout
 class _SpatialDropout(Dropout):
     """Dropout whose mask is drawn once per (sample, channel) and broadcast over the other axes."""
 
+    supports_masking = False  # as Keras's SpatialDropout: a mask stops here
+
     rank = None  # the input rank the layer takes
 
     def build(self, input_shape) -> None:
@@ -80,6 +82,8 @@ class SpatialDropout2D(_SpatialDropout):
 
 class _Noise(Layer):
     """A layer with its own seeded generators (one per device), as `Dropout` keeps them."""
+
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
 
     def __init__(self, seed=None, **kwargs):
         generator = make_generator(seed)  # validates seed

@@ -49,6 +49,8 @@ class LayerNormalization(_Affine):
     beta/gamma initializers, regularizers and constraints.
     """
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
                  gamma_regularizer=None, beta_constraint=None, gamma_constraint=None, **kwargs):
@@ -121,6 +123,8 @@ class GroupNormalization(_Affine):
     Args: groups (32), axis (int, the channel axis, default -1), epsilon (1e-3), center, scale,
     beta/gamma initializers, regularizers and constraints.
     """
+
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
 
     def __init__(self, groups=32, axis=-1, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,

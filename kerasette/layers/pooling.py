@@ -201,9 +201,28 @@ class GlobalMaxPooling2D(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalPooling):
     """`GlobalAveragePooling1D(data_format=None, keepdims=False)`: the mean over the steps.
 
-    (Keras's optional `mask` argument of `call` is not supported: there are no masks yet.)"""
+    Given a Keras mask m (N, T) (kerasette/layers/mask_protocol.py), the mean over the real steps,
+    as Keras: y = sum_t m_t x_t / sum_t m_t, dx_t = m_t dy / sum_t m_t (a row with no real step
+    gives 0 / 0 = NaN, as in Keras). The output has no mask."""
 
     rank = 1
+    uses_mask = True
+
+    def forward(self, x, training=False, mask=None):
+        if mask is None:
+            return super().forward(x, training)
+        steps = self._axes()[0]
+        m = mask.unsqueeze(2 if steps == 1 else 1)  # (N, T, 1) or (N, 1, T)
+        count = m.to(x.dtype).sum(steps, keepdim=True)
+        y = torch.where(m, x, 0).sum(steps, keepdim=True) / count
+        keep = y.shape
+
+        def backward(dy):
+            return torch.where(m, dy.reshape(keep) / count, 0).expand(x.shape).contiguous()
+        return (y if self.keepdims else y.squeeze(steps)), backward
+
+    def compute_mask(self, x, mask=None):
+        return None
 
 
 class GlobalMaxPooling1D(_GlobalPooling):

@@ -24,6 +24,8 @@ class ActivityRegularization(Layer):
     """Identity layer that penalises its input's activity: l1 * sum|x| + l2 * sum x^2 per batch,
     divided by the batch size. Args: l1, l2 (non-negative floats, default 0)."""
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     adds_loss = True  # the trainer adds `losses` to the reported loss (and clears them)
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):

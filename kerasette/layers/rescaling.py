@@ -29,6 +29,8 @@ def _factor(value, name: str):
 class Rescaling(Layer):
     """y = x * scale + offset (see the module docstring)."""
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = _factor(scale, "scale")

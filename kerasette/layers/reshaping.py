@@ -193,6 +193,8 @@ class Identity(Layer):
     dy as a tuple.
     """
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
 

@@ -208,6 +208,11 @@ class Model(Trainer, Layer):
         """The layer protocol, for a model used inside another one: `(y, backward)`."""
         return run_nested(self._graph, x, training)
 
+    mask_enters_graph = True  # as Keras's functional models: masks flow through the graph
+
+    def _own_graph(self):
+        return self.__dict__.get("_graph")
+
     def _run(self, xs: list, training: bool, steps=None):
         """Outputs (a list) for the input tensors `xs`, and `backward(dys)`."""
         return self._graph.forward(xs, training, steps)

@@ -157,7 +157,7 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             window = slice(lo, hi)
             xs, ys, ss = _index(xb, window), _index(yb, window), _index(swb, window)
             out, pred, backward = model._forward(xs, True, fused, plan)
-            value, dloss = model._train_loss.forward(ys, out, ss)
+            value, dloss = model._train_loss.forward(ys, out, model._loss_weights(ss, out))
             grads = dloss()
             scale = sync.scale
             backward([g * scale if g is not None else None for g in grads]

@@ -87,7 +87,7 @@ def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
             window = slice(lo, hi)
             ys, ss = _index(yb, window), _index(swb, window)
             out, pred, _ = model._forward(_index(xb, window), False, model._fused)
-            value, _ = model._train_loss.forward(ys, out, ss)
+            value, _ = model._train_loss.forward(ys, out, model._loss_weights(ss, out))
             if penalized:  # P + this share's add_loss values: see the module docstring
                 value = model._penalties(value, grads=False)
             loss_sum.add_(value, alpha=hi - lo)

@@ -67,7 +67,7 @@ class Evaluation:
             if test_hooks:
                 cbs.on_test_batch_begin(step)
             out, pred, _ = self._forward(xb, False, self._fused)
-            value, _ = self._train_loss.forward(yb, out, swb)
+            value, _ = self._train_loss.forward(yb, out, self._loss_weights(swb, out))
             if self._regularized or self._loss_layers:
                 value = self._penalties(value, grads=False)
             n = _rows(xb)

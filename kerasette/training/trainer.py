@@ -32,7 +32,7 @@ from ..models.arguments import (
 from ..models.build_rollback import keeps_unbuilt_on_error
 from ..models.loader_batches import no_batches_error
 from ..models.logs import LazyLogs
-from . import distributed, fit_data
+from . import distributed, fit_data, masks
 from .evaluation import Evaluation
 from .heads import fusable_activation
 from .outputs import (
@@ -79,6 +79,7 @@ class Trainer(Evaluation, Penalties):
         self._weighted_spec = None
         self._metrics_resolved = False
         self._resume_epoch = None
+        self._batch_masks = None          # the output masks of the latest forward (masks.py)
 
     # ----- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None,
@@ -181,8 +182,13 @@ class Trainer(Evaluation, Penalties):
         outputs out and pred are lists and backward takes a list."""
         for layer in self._loss_layers:  # add_loss values are those of this forward only
             layer._losses.clear()
-        outs, backward = self._run(list(x) if isinstance(x, tuple) else [x], training,
-                                   steps or self._plan(fused))
+        xs, steps = list(x) if isinstance(x, tuple) else [x], steps or self._plan(fused)
+        if steps.masked:  # Keras masks: the outputs' ones weigh the loss and metrics (masks.py)
+            outs, backward, out_masks = self._graph.forward_masked(xs, training, steps)
+            self._batch_masks = _present(out_masks)
+        else:
+            outs, backward = self._run(xs, training, steps)
+            self._batch_masks = None
         if self._multi_output or len(outs) > 1:
             acts = self._output_acts if fused else {}
             preds = [acts[k].forward(o)[0] if k in acts else o for k, o in enumerate(outs)]
@@ -229,10 +235,19 @@ class Trainer(Evaluation, Penalties):
             m.reset_state()
 
     def _update_metrics(self, y, pred, sw) -> None:
-        for m in self._metrics:
-            m.update_state(y, pred)
+        if self._batch_masks is not None:  # padded positions are not scored, weighted or not
+            plain, sw = masks.metric_weights(self, None, pred), masks.metric_weights(self, sw, pred)
+            for m in self._metrics:
+                m.update_state(y, pred, plain)
+        else:
+            for m in self._metrics:
+                m.update_state(y, pred)
         for m in self._weighted_metrics:
             m.update_state(y, pred, sw)
+
+    def _loss_weights(self, sw, out):
+        """`sw` for the loss: with the outputs' masks applied when the latest forward had any."""
+        return sw if self._batch_masks is None else masks.loss_weights(self, sw, out)
 
     def _running_logs(self, loss_sum, count: int) -> LazyLogs:
         """Loss and metrics so far as lazy logs: new 0-d tensors (no waiting for the device), a
@@ -250,7 +265,7 @@ class Trainer(Evaluation, Penalties):
     def _loss_and_pred(self, x, y, sw, training):
         """Forward: (loss value, predictions for metrics, backward of the network, loss backward)."""
         out, pred, backward = self._forward(x, training, self._fused)
-        value, dloss = self._train_loss.forward(y, out, sw)
+        value, dloss = self._train_loss.forward(y, out, self._loss_weights(sw, out))
         return value, pred, backward, dloss
 
     # ----- fit -------------------------------------------------------------------------------
@@ -341,7 +356,8 @@ class Trainer(Evaluation, Penalties):
             if batch_hooks:
                 cbs.on_train_batch_begin(step)
             out, pred, backward = forward(xb, True, fused, plan)
-            value, dloss = loss_fn.forward(yb, out, swb)
+            value, dloss = loss_fn.forward(yb, out, swb if self._batch_masks is None else
+                                           self._loss_weights(swb, out))
             if zero_grads:
                 opt.zero_grad()
             backward(dloss())
@@ -397,3 +413,11 @@ class Trainer(Evaluation, Penalties):
         self._apply_constraints()
         self._update_metrics(yt, pred, swt)
         return self._batch_result(value, return_dict)
+
+
+def _present(out_masks: list):
+    """The output masks as `_batch_masks` holds them: None when no output has one, the mask of a
+    single output, or the list."""
+    if all(m is None for m in out_masks):
+        return None
+    return out_masks[0] if len(out_masks) == 1 else out_masks

@@ -15,6 +15,8 @@ class Merge(Layer):
     The default is the broadcast of the inputs' per-sample shapes.
     """
 
+    supports_masking = True  # a mask passes through (kerasette/layers/mask_protocol.py)
+
     min_inputs = 1
     max_inputs: int | None = None
     elementwise = True  # the output has the inputs' shape when they all have one shape

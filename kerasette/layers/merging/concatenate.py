@@ -14,6 +14,17 @@ class Concatenate(Merge):
     dx_i = the slice of dy along `axis` that x_i filled (views, no copy).
     """
 
+    def compute_mask(self, x, mask=None):
+        """Keras's rule: each input's mask spread over its features (all True for an unmasked
+        input), joined along `axis`, then any() over the last axis: along the features that is the
+        OR of the masks (True wherever an input is unmasked), along the steps it joins them."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        spread = [torch.ones(t.shape, dtype=torch.bool, device=t.device) if m is None else
+                  m.unsqueeze(-1).expand(t.shape) if m.dim() < t.dim() else m
+                  for t, m in zip(x, mask)]
+        return torch.cat(spread, dim=self.axis).any(dim=-1)
+
     elementwise = False
 
     def __init__(self, axis: int = -1, **kwargs):

@@ -29,6 +29,9 @@ class Dot(Merge):
     the norm was clamped to eps (there u = x / eps is linear in x).
     """
 
+    def compute_mask(self, x, mask=None):
+        return None  # as Keras: the product has no step axis left to mask
+
     min_inputs = max_inputs = 2
     elementwise = False
 
