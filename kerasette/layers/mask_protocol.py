@@ -6,8 +6,8 @@ A mask is a bool tensor of the data's shape without its feature axis, (N, T) for
 - a layer makes one: `Embedding(mask_zero=True)` (index 0 is padding), `Masking(mask_value)` (a step
   whose features all equal mask_value);
 - a layer that works step by step passes it on unchanged (`supports_masking = True`: Dense,
-  activations, dropout, LayerNormalization...); a layer with several inputs passes on the AND of
-  the masks it got;
+  activations, dropout, LayerNormalization...); a merge layer passes on the OR of its inputs'
+  masks (None when one input has none), Concatenate and Dot their own rules, as Keras's;
 - a layer that must skip padding reads it (`uses_mask = True`, its `forward(x, training, mask=m)`):
   the recurrent layers carry their state over padded steps, GlobalAveragePooling1D averages the
   real steps only, MultiHeadAttention does not attend to padded keys;
@@ -44,7 +44,8 @@ class MaskProtocol:
 
     def compute_mask(self, x, mask=None):
         """The mask of the output, given the input `x` and its mask (Keras's rule): the mask
-        itself for a layer that supports masking, the AND of several inputs' masks, else None."""
+        itself for a layer that supports masking, the OR of several inputs' masks (None when one
+        of them has none), else None."""
         if mask is None or not (self.supports_masking or self.uses_mask):
             return None
         if isinstance(mask, (list, tuple)):
@@ -87,13 +88,13 @@ class MaskProtocol:
 
 
 def combine_masks(masks):
-    """AND of the masks that are not None (None when all are)."""
-    present = [m for m in masks if m is not None]
-    if not present:
+    """Keras's merge rule: the OR of the masks, None when any input is unmasked (a step is real
+    where any input's step is)."""
+    if not masks or any(m is None for m in masks):
         return None
-    out = present[0]
-    for m in present[1:]:
-        out = torch.logical_and(out, m)
+    out = masks[0]
+    for m in masks[1:]:
+        out = torch.logical_or(out, m)
     return out
 
 

@@ -107,6 +107,12 @@ class _ElementwiseMean(MeanMetricWrapper):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         total = self.total.value
+        if isinstance(sample_weight, torch.Tensor) and sample_weight.dim() >= 2 and \
+                sample_weight.shape[1:] != (1,):  # one weight per position (a Keras mask)
+            y_pred = to_tensor(y_pred)
+            values = type(self)._elementwise(to_tensor(y_true, y_pred.device), y_pred,
+                                             **self._fn_kwargs)
+            return self._accumulate(values, sample_weight)
         if (sample_weight is not None or self._fresh or not isinstance(y_pred, torch.Tensor)
                 or y_pred.device != total.device):
             return super().update_state(y_true, y_pred, sample_weight)
