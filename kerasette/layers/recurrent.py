@@ -7,8 +7,9 @@ the start. The input's part of every step is one matrix product for all steps at
     Z = x W + b                       (N, T, G units), G = 1, 4 (i f c o) or 3 (z r h)
 
 and each step t computes the state's part m_t = h_{t-1} U and applies the cell (the classes below,
-each with its step's backward beside its forward). The backward walks the steps in reverse,
-carrying dL/dh (and dL/dc) to the step before, collecting dZ and dM, and ends with matrix products:
+each with its step's backward beside its forward; the loop itself is in recurrent_steps.py). The
+backward walks the steps in reverse, carrying dL/dh (and dL/dc) to the step before, collecting dZ
+and dM, and ends with matrix products:
 
     dW = x^T dZ     db = sum dZ     dx = dZ W^T     dU = [h_0 .. h_{T-1}]^T dM     dh += dm U^T
 
@@ -20,8 +21,20 @@ Outputs, as Keras: the last state h_T, or with `return_sequences=True` every h_t
 step, on the inputs (x -> x * keep_x before W) and on the state fed to U (h -> h * keep_h), each
 [u >= rate] / (1 - rate) from the layer's own generator (`seed`); the backward multiplies dx and the
 state's gradient through U by the same masks. `initial_state=[h0]` (LSTM: `[h0, c0]`) starts from
-given states, which then get their gradients (an encoder's final states into a decoder). Not
-supported (a ValueError says so): stateful, masks, GRU's reset_after=False.
+given states, which then get their gradients (an encoder's final states into a decoder).
+
+Masks (Keras 3's; `forward(x, training, mask=m)`, m (N, T) bool, True = real step, reversed with
+the steps by `go_backwards`): at a padded step the states and the output stay as they were,
+
+    state_t = where(m_t, new state, state_{t-1})     output_t = where(m_t, new h, output_{t-1})
+
+with output_{-1} = 0 (not h0: with `initial_state` and leading padding they differ), and the
+backward sends a padded step's gradients straight to the step before. `zero_output_for_mask=True`
+returns 0 at padded positions instead (the last output: 0 when the last processed step is padded).
+The output's mask (`compute_mask`) is the input's when returning sequences (as Keras, not reversed
+with `go_backwards`), else None; None for the states.
+
+Not supported (a ValueError says so): stateful, GRU's reset_after=False.
 """
 
 import numbers
@@ -34,12 +47,16 @@ from .. import regularizers as regs
 from ..constraints import get as get_constraint
 from ..random_state import make_generator
 from .base import Layer
+from .mask_protocol import mask_of
+from .recurrent_steps import check_mask, run_masked_steps, run_steps
 
 
 class _Recurrent(Layer):
     """What the three layers share: arguments, weights, the loop over steps and its backward."""
 
     gates = 1  # G: how many blocks of `units` columns W and U have
+    uses_mask = True  # forward(x, training, mask=...): padded steps keep the states
+    supports_masking = True
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -47,7 +64,7 @@ class _Recurrent(Layer):
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, seed=None, **kwargs):
+                 unroll=False, seed=None, zero_output_for_mask=False, **kwargs):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"Invalid units: expected a positive int, received {units!r}")
         for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
@@ -59,7 +76,8 @@ class _Recurrent(Layer):
             raise ValueError("Invalid stateful: kerasette's recurrent layers start each batch "
                              "from zero states (stateful=False)")
         for arg, value in (("use_bias", use_bias), ("return_sequences", return_sequences),
-                           ("return_state", return_state), ("go_backwards", go_backwards)):
+                           ("return_state", return_state), ("go_backwards", go_backwards),
+                           ("zero_output_for_mask", zero_output_for_mask)):
             if not isinstance(value, bool):
                 raise TypeError(f"Invalid {arg}: expected True or False, received {value!r}")
         super().__init__(**kwargs)
@@ -77,6 +95,7 @@ class _Recurrent(Layer):
         self.bias_constraint = get_constraint(bias_constraint)
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards = go_backwards
+        self.zero_output_for_mask = zero_output_for_mask
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.seed, self._generator = seed, generator
         self.kernel = self.recurrent_kernel = self.bias = None
@@ -130,13 +149,17 @@ class _Recurrent(Layer):
         return self.bias.value if self.bias is not None else None
 
     # ----- the loop -----------------------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """`mask`: Keras's (N, T) bool mask of the sequence (or one per input, [sequence's,
+        states'...], with `initial_state`); None runs the plain loop."""
+        mask = mask_of(x, mask)
         given = list(x[1:]) if isinstance(x, (list, tuple)) else None  # initial states
         x = x[0] if isinstance(x, (list, tuple)) else x
         n, steps, features = x.shape
+        mask = check_mask(self, mask, n, steps, x.device)
         W, U = self.kernel.value, self.recurrent_kernel.value
         b = self._input_bias()
-        keep_x, keep_h = self._masks(x, n, features, training)
+        keep_x, keep_h = self._dropout_masks(x, n, features, training)
         x_in = x if keep_x is None else x * keep_x[:, None, :]
         flat = x_in.reshape(n * steps, features)
         Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, -1)
@@ -145,36 +168,14 @@ class _Recurrent(Layer):
         state = given if given is not None else [
             torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
             for _ in range(self._state_count())]
-        caches, h_ins, hs = [], [], []
-        for t in order:
-            h_in = state[0] if keep_h is None else state[0] * keep_h
-            m = h_in @ U if rec_bias is None else torch.addmm(rec_bias, h_in, U)
-            state, cache = self._step(Z[:, t], m, state)
-            caches.append(cache)
-            h_ins.append(h_in)
-            hs.append(state[0])
-        out = torch.stack(hs, 1) if self.return_sequences else state[0]
-        outputs = [out, *state] if self.return_state else out
+        if mask is None:
+            outputs, h_ins, steps_back = run_steps(self, Z, U, rec_bias, state, keep_h, order)
+        else:
+            outputs, h_ins, steps_back = run_masked_steps(self, Z, U, rec_bias, state, keep_h,
+                                                          order, mask)
 
         def backward(dy, need_dx=True):
-            douts = list(dy) if self.return_state else [dy]
-            d_out, d_states = douts[0], douts[1:]
-            dstate = [torch.zeros_like(s) if d is None else d.clone()
-                      for s, d in zip(state, d_states or [None] * len(state))]
-            if d_out is not None and not self.return_sequences:
-                dstate[0] = dstate[0] + d_out
-            dZ = torch.zeros_like(Z)
-            dM = torch.empty(len(caches), n, U.shape[1], dtype=U.dtype, device=U.device)
-            for k in range(len(caches) - 1, -1, -1):
-                if d_out is not None and self.return_sequences:
-                    dstate[0] = dstate[0] + d_out[:, k]
-                dz, dm, dstate = self._step_backward(dstate, caches[k])
-                dh_in = dm @ U.T  # the state's gradient through m = h_in U (+ b_rec)
-                if keep_h is not None:
-                    dh_in = dh_in.mul_(keep_h)
-                dstate[0] = dh_in if dstate[0] is None else dstate[0].add_(dh_in)
-                dZ[:, order[k]] = dz
-                dM[k] = dm
+            dZ, dM, dstate = steps_back(dy)
             dZ_flat, dM_flat = dZ.reshape(n * steps, -1), dM.reshape(-1, U.shape[1])
             if self.kernel.trainable:
                 self.kernel.grad.add_(flat.T @ dZ_flat)
@@ -192,7 +193,7 @@ class _Recurrent(Layer):
 
     skips_input_grad = True  # backward(dy, need_dx=False) skips dx = dZ W^T
 
-    def _masks(self, x, n, features, training):
+    def _dropout_masks(self, x, n, features, training):
         """Keras's dropout masks for one batch, the same at every step: on the inputs (n, F) and on
         the state fed to U (n, units), each [u >= rate] / (1 - rate); None when off."""
         if not training:
@@ -218,6 +219,13 @@ class _Recurrent(Layer):
     def _state_count(self) -> int:
         return 1
 
+    def compute_mask(self, x, mask=None):
+        """Keras's: the sequence's mask when returning sequences, else None; with `return_state`
+        the list [that, None per state]."""
+        mask = mask_of(x, mask)
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self._state_count() if self.return_state else out
+
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, list):
             input_shape = input_shape[0]
@@ -238,7 +246,8 @@ class _Recurrent(Layer):
                 "bias_regularizer": regs.serialize(self.bias_regularizer),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed, "return_sequences": self.return_sequences,
-                "return_state": self.return_state, "go_backwards": self.go_backwards}
+                "return_state": self.return_state, "go_backwards": self.go_backwards,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
 
 class SimpleRNN(_Recurrent):

@@ -8,14 +8,21 @@ Bidirectional(rnn): the recurrent layer, and a copy of it that reads the steps t
     y = merge(y_f, y_b)     concat (last axis) | sum | mul | ave | None (the list [y_f, y_b])
     dy_f, dy_b = the merge's gradients          dx = dx_f + dx_b
 
+Masks (Keras 3's): Bidirectional passes the mask to both layers and, as Keras, sets their
+`zero_output_for_mask` to `return_sequences` (padded steps give 0 in both halves); the output's
+mask is the input's when returning sequences (a pair with merge_mode None), else None, and None for
+the states.
+
 TimeDistributed(layer): the layer applied to every step of (N, T, ...) by folding the steps into
 the batch, (N T, ...), and unfolding the result; the backward folds and unfolds dy the same way.
+A mask (N, T) passes through unchanged; a layer that reads masks (`uses_mask`) is refused one.
 """
 
 import torch
 
 from .. import layers as _layers
 from .base import Layer
+from .mask_protocol import mask_of
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -33,6 +40,9 @@ class _Wrapper(Layer):
 
 class Bidirectional(_Wrapper):
     """A recurrent layer run forwards and backwards, outputs merged (see the module docstring)."""
+
+    uses_mask = True
+    supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         from .recurrent import _Recurrent
@@ -59,6 +69,8 @@ class Bidirectional(_Wrapper):
             raise ValueError("Invalid backward_layer: expected a layer of the same class with the "
                              "other go_backwards and the same return_sequences / return_state")
         self.backward_layer = backward_layer
+        for inner in (self.forward_layer, self.backward_layer):  # as Keras 3 does
+            inner.zero_output_for_mask = inner.return_sequences
         self.merge_mode = merge_mode
         self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self._layer_config = layer
@@ -70,9 +82,10 @@ class Bidirectional(_Wrapper):
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
 
-    def forward(self, x, training=False):
-        yf, back_f = self.forward_layer.forward(x, training)
-        yb, back_b = self.backward_layer.forward(x, training)
+    def forward(self, x, training=False, mask=None):
+        """`mask`: (N, T) bool, True = real step, or None; both layers get it."""
+        yf, back_f = self.forward_layer.forward(x, training, mask=mask)
+        yb, back_b = self.backward_layer.forward(x, training, mask=mask)
         states = self.return_state
         out_f, out_b = (yf[0], yb[0]) if states else (yf, yb)
         if self.return_sequences:
@@ -129,6 +142,16 @@ class Bidirectional(_Wrapper):
             return d * b, d * a
         return d / 2, d / 2
 
+    def compute_mask(self, x, mask=None):
+        """Keras's: the input's mask when returning sequences (merge_mode None: one per half), else
+        None (None, None); with `return_state` a None per state of each layer after them."""
+        mask = mask_of(x, mask)
+        out = mask if self.return_sequences else None
+        outs = [out, out] if self.merge_mode is None else [out]
+        if self.return_state:
+            return outs + [None] * (2 * self.forward_layer._state_count())
+        return outs if self.merge_mode is None else out
+
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
         out, states = (shape[0], shape[1:]) if self.return_state else (shape, [])
@@ -160,6 +183,8 @@ def _any(d) -> bool:
 class TimeDistributed(_Wrapper):
     """`layer` applied to every step of (N, T, ...) inputs (see the module docstring)."""
 
+    supports_masking = True  # the mask passes through unchanged
+
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
             raise TypeError(f"Invalid layer: expected a Layer, received {type(layer).__name__}")
@@ -175,7 +200,16 @@ class TimeDistributed(_Wrapper):
                              f"received {tuple(input_shape)}")
         self.layer._maybe_build((None, *input_shape[2:]))
 
-    def forward(self, x, training=False):
+    @property
+    def uses_mask(self) -> bool:
+        """True when the inner layer reads masks: forward then gets the mask, to refuse it."""
+        return self.layer.uses_mask
+
+    def forward(self, x, training=False, mask=None):
+        if mask is not None:
+            raise ValueError(f"Invalid mask: TimeDistributed '{self.name}' does not support "
+                             f"masks for a layer that reads them ({type(self.layer).__name__} "
+                             f"'{self.layer.name}'): expected no mask, received one")
         n, steps = x.shape[0], x.shape[1]
         y, back = self.layer.forward(x.reshape(n * steps, *x.shape[2:]), training)
 
