@@ -260,6 +260,31 @@ def test_saved_model_with_masking_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
+def _rnn_model():
+    ks.utils.set_random_seed(2)
+    inp = ks.Input((None,), dtype="int64")
+    h = layers.Embedding(12, 5, mask_zero=True)(inp)
+    h = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(h)
+    return ks.Model(inp, layers.Dense(1)(layers.GRU(2)(h)))
+
+
+def test_padding_does_not_change_a_masked_recurrent_model():
+    model = _rnn_model()
+    short = TOKENS[:, :3].clone()
+    short[short == 0] = 1  # no padding within the first three steps
+    padded = torch.cat([short, torch.zeros(8, 4, dtype=short.dtype)], 1)
+    np.testing.assert_allclose(model.predict(padded, verbose=0), model.predict(short, verbose=0),
+                               rtol=0, atol=1e-12)
+    model.compile(optimizer="adam", loss="mse")
+    y = torch.randn(8, 1, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    twin = _rnn_model()
+    twin.compile(optimizer="adam", loss="mse")
+    model.fit(short, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    twin.fit(padded, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
 KERAS_SCRIPT = r"""
 import json, os, sys
 os.environ["KERAS_BACKEND"] = "torch"
@@ -284,6 +309,13 @@ b = keras.layers.Embedding(9, 2, mask_zero=True)(data["b"])
 for name, layer in (("add", keras.layers.Add()), ("cat", keras.layers.Concatenate()),
                     ("cat1", keras.layers.Concatenate(axis=1))):
     out["mask_" + name] = keras.ops.convert_to_numpy(layer([a, b])._keras_mask)
+inp = keras.Input((None,), dtype="int64")
+h = keras.layers.Embedding(12, 5, mask_zero=True)(inp)
+h = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(h)
+h = keras.layers.GRU(2)(h)
+rnn = keras.Model(inp, keras.layers.Dense(1)(h))
+rnn.set_weights([data[f"r{j}"] for j in range(len(rnn.get_weights()))])
+out["rnn_pred"] = rnn.predict(data["x"], verbose=0)
 x = keras.ops.convert_to_tensor(data["masking_x"])
 out["masking"] = keras.ops.convert_to_numpy(keras.layers.Masking(-1.0)(x)._keras_mask)
 np.savez(sys.argv[3], **out)
@@ -306,7 +338,11 @@ def test_masked_models_equal_keras_3(tmp_path):
               "masking_x": masking_x.astype(np.float32)}
     arrays.update({f"t{j}": w.astype(np.float32) for j, w in enumerate(tagger.get_weights())})
     arrays.update({f"c{j}": w.astype(np.float32) for j, w in enumerate(clf.get_weights())})
+    rnn = _rnn_model()
+    arrays.update({f"r{j}": w.astype(np.float32) for j, w in enumerate(rnn.get_weights())})
     theirs = run_keras(KERAS_SCRIPT, [], arrays, tmp_path)
+    np.testing.assert_allclose(rnn.predict(TOKENS, verbose=0), theirs["rnn_pred"], rtol=1e-5,
+                               atol=1e-6)
     ours_eval = tagger.evaluate(TOKENS, labels, batch_size=8, verbose=0)
     np.testing.assert_allclose(ours_eval, theirs["tag_eval"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(clf.predict(TOKENS, verbose=0), theirs["clf_pred"], rtol=1e-5,
