@@ -12,14 +12,16 @@ ReLU) -> Dense(1, sigmoid), binary cross-entropy, Adam, 20% of the training set 
 EarlyStopping with the best weights restored. The average of the word vectors is a bag of words: it
 counts positive against negative words but cannot see which word a "not" negates, so it cannot be
 perfect; a model that reads word order could: `--rnn` adds Embedding(200, 16) ->
-Bidirectional(LSTM(16)) -> Dense(1, sigmoid), same recipe. (kerasette does not propagate masks yet,
-so the average includes the padding positions and the LSTMs read them; the padding row is learned
-like any word's.) As a reference, a logistic regression on the bag-of-words counts (scikit-learn)
-is trained on the same split.
+Bidirectional(LSTM(16)) -> Dense(1, sigmoid), same recipe. By default the padding is a word like
+any other (the average includes it and the LSTMs read it); `--mask` gives the Embedding
+`mask_zero=True`, as Keras's text tutorials do, so the average runs over the real words and the
+LSTMs skip the padding (the transformer block stays unmasked). As a reference, a logistic
+regression on the bag-of-words counts (scikit-learn) is trained on the same split.
 
     python examples/text_embedding.py              # 5 runs, about 2 s each
     python examples/text_embedding.py --rnn        # and the bidirectional LSTM (about 10 s a run)
     python examples/text_embedding.py --attention  # and a transformer block, learned positions
+    python examples/text_embedding.py --rnn --mask # padding masked (Embedding(mask_zero=True))
     python examples/text_embedding.py --negation 0   # no "not": counting words is the whole task
     python examples/text_embedding.py --seeds 1 --samples 1000
 """
@@ -102,9 +104,9 @@ def attention_reader(x, dim: int):
 
 
 def text_model(embedding_dim: int = 16, learning_rate: float = 3e-3,
-               reader: str = "average") -> ks.Model:
+               reader: str = "average", mask: bool = False) -> ks.Model:
     """The bag of word vectors ("average"), or a reader of the order: a bidirectional LSTM
-    ("rnn") or a transformer block ("attention")."""
+    ("rnn") or a transformer block ("attention"); `mask`: padding masked (not for attention)."""
     if reader == "attention":
         ids = ks.Input(shape=(MAX_LENGTH,))
         x = attention_reader(ks.layers.Embedding(len(VOCABULARY), embedding_dim)(ids),
@@ -114,7 +116,8 @@ def text_model(embedding_dim: int = 16, learning_rate: float = 3e-3,
         middle = [ks.layers.Bidirectional(ks.layers.LSTM(16))] if reader == "rnn" else [
             ks.layers.GlobalAveragePooling1D(), ks.layers.Dense(16, activation="relu")]
         model = ks.Sequential([ks.Input(shape=(MAX_LENGTH,)),
-                               ks.layers.Embedding(len(VOCABULARY), embedding_dim), *middle,
+                               ks.layers.Embedding(len(VOCABULARY), embedding_dim,
+                                                   mask_zero=mask), *middle,
                                ks.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=ks.optimizers.Adam(learning_rate=learning_rate),
                   loss="binary_crossentropy", metrics=["accuracy"])
@@ -145,6 +148,8 @@ def parse_args(argv):
     parser.add_argument("--no-baseline", action="store_true", help="skip the scikit-learn baseline")
     parser.add_argument("--rnn", action="store_true",
                         help="also train Embedding + Bidirectional(LSTM(16)) + Dense")
+    parser.add_argument("--mask", action="store_true",
+                        help="Embedding(mask_zero=True): the average and the LSTMs skip padding")
     parser.add_argument("--attention", action="store_true",
                         help="also train Embedding + a transformer block (MultiHeadAttention)")
     args = parser.parse_args(argv)
@@ -168,7 +173,7 @@ def main(argv=None):
             [("attention", "attention")] if args.attention else [])
         for key, reader in readers:
             ks.utils.set_random_seed(seed)
-            model = text_model(reader=reader)
+            model = text_model(reader=reader, mask=args.mask)
             stop = ks.callbacks.EarlyStopping(monitor="val_loss", patience=args.patience,
                                               restore_best_weights=True)
             history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,

@@ -353,3 +353,28 @@ def test_masked_models_equal_keras_3(tmp_path):
                                       theirs["mask_" + name])
     np.testing.assert_array_equal(layers.Masking(-1.0).compute_mask(
         torch.as_tensor(masking_x)).numpy(), theirs["masking"])
+
+
+def test_the_text_example_masks_its_padding(capsys):
+    from test_examples import load as load_example
+
+    example = load_example("text_embedding")
+    threads = torch.get_num_threads()
+    try:
+        model = example.text_model(reader="rnn", mask=True)
+        assert model.layers[0].mask_zero and model._graph.plan().masked
+        runs = example.main(["--seeds", "1", "--samples", "200", "--epochs", "2", "--rnn",
+                             "--mask", "--no-baseline"])
+    finally:
+        torch.set_num_threads(threads)
+    assert runs[0]["rnn_epochs"] <= 2 and 0.0 <= runs[0]["rnn"] <= 1.0
+    assert "Bidirectional(LSTM(16))" in capsys.readouterr().out
+
+
+def test_a_masked_model_is_refused_under_a_real_distribution(tmp_path):
+    from test_distribution_primitives import launch_reports
+
+    for report in launch_reports("mask_worker.py", 2, tmp_path, limit=120):
+        for call in ("fit", "evaluate"):
+            assert "does not yet follow under a distribution" in report[call]
+        assert report["weights unchanged"]

@@ -31,6 +31,12 @@ def connect(model):
     d = distribution()
     if d is None or d.world_size <= 1:
         return None
+    graph = getattr(model, "_graph", None)
+    if graph is not None and graph.plan().masked:
+        raise ValueError(f"Invalid model: '{model.name}' makes Keras masks (Embedding(mask_zero="
+                         f"True) or Masking), which kerasette does not yet follow under a "
+                         f"distribution (each rank would average its own real positions); run it "
+                         f"in one process")
     return d.connect(model.device)
 
 
