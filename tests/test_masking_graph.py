@@ -371,10 +371,20 @@ def test_the_text_example_masks_its_padding(capsys):
     assert "Bidirectional(LSTM(16))" in capsys.readouterr().out
 
 
-def test_a_masked_model_is_refused_under_a_real_distribution(tmp_path):
-    from test_distribution_primitives import launch_reports
+@pytest.mark.parametrize("world", [2, 3])
+def test_masked_training_on_real_ranks_equals_one_process(tmp_path, world):
+    """Each rank weighs its share by the global batch's real positions (one all_reduce of the
+    counts per step; an empty share takes part): weights, History and evaluate as in one process."""
+    from test_distribution_primitives import launch_reports, single_process_reference
 
-    for report in launch_reports("mask_worker.py", 2, tmp_path, limit=120):
-        for call in ("fit", "evaluate"):
-            assert "does not yet follow under a distribution" in report[call]
-        assert report["weights unchanged"]
+    reference = single_process_reference("mask_worker")
+    for rank, report in enumerate(launch_reports("mask_worker.py", world, tmp_path, limit=180)):
+        for name, ref in reference.items():
+            got = report[name]
+            for key, values in ref["history"].items():
+                np.testing.assert_allclose(got["history"][key], values, rtol=1e-10, atol=1e-12,
+                                           err_msg=f"rank {rank}, {name}, {key}")
+            np.testing.assert_allclose(got["evaluate"], ref["evaluate"], rtol=1e-10, atol=1e-12)
+            for w_got, w_ref in zip(got["weights"], ref["weights"]):
+                np.testing.assert_allclose(w_got, w_ref, rtol=1e-10, atol=1e-12,
+                                           err_msg=f"rank {rank}, {name} weights")

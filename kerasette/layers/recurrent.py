@@ -162,7 +162,7 @@ class _Recurrent(Layer):
         keep_x, keep_h = self._dropout_masks(x, n, features, training)
         x_in = x if keep_x is None else x * keep_x[:, None, :]
         flat = x_in.reshape(n * steps, features)
-        Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, -1)
+        Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, W.shape[1])
         rec_bias = self._recurrent_bias()
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         state = given if given is not None else [
@@ -176,7 +176,7 @@ class _Recurrent(Layer):
 
         def backward(dy, need_dx=True):
             dZ, dM, dstate = steps_back(dy)
-            dZ_flat, dM_flat = dZ.reshape(n * steps, -1), dM.reshape(-1, U.shape[1])
+            dZ_flat, dM_flat = dZ.reshape(n * steps, W.shape[1]), dM.reshape(-1, U.shape[1])
             if self.kernel.trainable:
                 self.kernel.grad.add_(flat.T @ dZ_flat)
             if self.recurrent_kernel.trainable:

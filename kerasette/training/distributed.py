@@ -23,6 +23,7 @@ from ..distribution.share import needs_every_rank
 from ..distribution.step import StepSync, fingerprint
 from ..models.loader_batches import no_batches_error
 from ..models.logs import LazyLogs
+from . import masks
 from .structure import _all_layers
 
 
@@ -31,12 +32,6 @@ def connect(model):
     d = distribution()
     if d is None or d.world_size <= 1:
         return None
-    graph = getattr(model, "_graph", None)
-    if graph is not None and graph.plan().masked:
-        raise ValueError(f"Invalid model: '{model.name}' makes Keras masks (Embedding(mask_zero="
-                         f"True) or Masking), which kerasette does not yet follow under a "
-                         f"distribution (each rank would average its own real positions); run it "
-                         f"in one process")
     return d.connect(model.device)
 
 
@@ -132,6 +127,13 @@ def reduce_metrics(model, strategy, extra=(), what: str = "the metric states") -
 
 def train_epoch(model, train, steps, cbs, strategy) -> dict:
     """One epoch of data-parallel steps; returns the epoch logs (the same on every rank)."""
+    try:
+        return _train_epoch(model, train, steps, cbs, strategy)
+    finally:
+        model._mask_counts = None  # the all_reduce of mask counts belongs to this epoch only
+
+
+def _train_epoch(model, train, steps, cbs, strategy) -> dict:
     from ..data import _index, _rows
 
     opt = model.optimizer
@@ -149,7 +151,10 @@ def train_epoch(model, train, steps, cbs, strategy) -> dict:
             zero_grads = not plan.overwrites_all  # else a backward writes every gradient
             # Layers that reduce across ranks in their forward and backward (synchronized
             # BatchNormalization) need every rank at every step, even with an empty share.
-            every_rank = needs_every_rank(_all_layers(model._graph_layers()))
+            # So does a masked model: the global batch's mask counts are summed at every step
+            # (kerasette/training/masks.py).
+            every_rank = needs_every_rank(_all_layers(model._graph_layers())) or plan.masked
+            model._mask_counts = masks.summed_counts(strategy) if plan.masked else None
             sync = StepSync(strategy, opt.buffer.grads, every_rank=every_rank)
             zero = torch.zeros((), dtype=model._dtype, device=model._device)
         if batch_hooks:

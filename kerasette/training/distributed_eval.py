@@ -31,7 +31,7 @@ import torch
 
 from ..data import _index, _rows
 from ..models.loader_batches import no_batches_error
-from . import distributed
+from . import distributed, masks
 from .outputs import concat
 
 
@@ -73,6 +73,17 @@ def _shares(batches, steps, strategy):
 
 def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
     """`Evaluation._evaluate_batches` on this rank's share of every batch; the same logs on every rank."""
+    masked = model._graph.plan().masked
+    model._mask_counts = masks.summed_counts(strategy) if masked else None
+    try:
+        return _evaluate_batches(model, batches, cbs, steps, strategy, masked)
+    finally:
+        model._mask_counts = None
+
+
+def _evaluate_batches(model, batches, cbs, steps, strategy, masked: bool) -> dict:
+    """`evaluate_batches`; `masked`: every rank runs every batch (an empty share with 0 rows), for
+    the all_reduce of the global batch's mask counts."""
     model._reset_metrics()
     cbs.on_test_begin()
     per_batch = _agreed(strategy, cbs.has_test_batch_hooks, "evaluate's batch-log check")
@@ -83,16 +94,17 @@ def evaluate_batches(model, batches, cbs, steps, strategy) -> dict:
     for step, (xb, yb, swb), n, lo, hi in _shares(batches, steps, strategy):
         if per_batch:
             cbs.on_test_batch_begin(step)
-        if hi > lo:
+        if hi > lo or masked:
             window = slice(lo, hi)
             ys, ss = _index(yb, window), _index(swb, window)
             out, pred, _ = model._forward(_index(xb, window), False, model._fused)
             value, _ = model._train_loss.forward(ys, out, model._loss_weights(ss, out))
             if penalized:  # P + this share's add_loss values: see the module docstring
                 value = model._penalties(value, grads=False)
-            loss_sum.add_(value, alpha=hi - lo)
-            mine += hi - lo
-            model._update_metrics(ys, pred, ss)
+            if hi > lo:
+                loss_sum.add_(value, alpha=hi - lo)
+                mine += hi - lo
+                model._update_metrics(ys, pred, ss)
         seen += n
         if per_batch:
             totals[0], totals[1] = loss_sum, mine

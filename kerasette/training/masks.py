@@ -12,7 +12,9 @@ An output that carries a mask (N, T) — a sequence out of an RNN with `return_s
 - a user's sample weight (N,) or (N, T) multiplies in.
 
 `model._batch_masks` holds the output masks of the latest forward (None for an unmasked model, which
-then costs one attribute test per step).
+then costs one attribute test per step). Under data parallelism `model._mask_counts` sums (valid,
+total) over the ranks, so that each rank's share is weighed by the global batch's counts and the
+ranks' losses add up to the one-process loss (kerasette/training/distributed.py).
 """
 
 import torch
@@ -35,26 +37,39 @@ def _combine(sw, weight: torch.Tensor):
     return weight * sw
 
 
-def _mask_weight(mask: torch.Tensor, dtype, reduction: str) -> torch.Tensor:
+def _mask_weight(mask: torch.Tensor, dtype, reduction: str, counts=None) -> torch.Tensor:
     m = mask.to(dtype)
     if reduction in ("sum_over_batch_size", "mean"):
-        valid = m.sum()
+        valid, total = m.sum(), m.numel()
+        if counts is not None:  # the global batch's (valid, total), summed over the ranks
+            valid, total = counts(valid, total)
         # total / valid on real positions; no real position: every weight 0 (Keras's divide_no_nan)
-        scale = torch.where(valid > 0, m.numel() / valid.clamp_min(1), torch.zeros_like(valid))
+        scale = torch.where(valid > 0, total / valid.clamp_min(1), torch.zeros_like(valid))
         return m * scale
     return m
 
 
 def loss_weights(model, sw, out):
     """The sample weights the loss gets: `sw` with the outputs' masks applied."""
-    masks = model._batch_masks
+    masks, counts = model._batch_masks, model._mask_counts
     if not isinstance(masks, list):  # one output
-        return _combine(sw, _mask_weight(masks, out.dtype, _reduction(model._train_loss)))
+        return _combine(sw, _mask_weight(masks, out.dtype, _reduction(model._train_loss), counts))
     losses = getattr(model._train_loss, "losses", None) or [model._train_loss] * len(masks)
     sws = list(sw) if isinstance(sw, (list, tuple)) else [sw] * len(masks)
     return [s if m is None or loss is None else
-            _combine(s, _mask_weight(m, o.dtype, _reduction(loss)))
+            _combine(s, _mask_weight(m, o.dtype, _reduction(loss), counts))
             for m, s, o, loss in zip(masks, sws, out, losses)]
+
+
+def summed_counts(strategy):
+    """`counts(valid, total)` for `model._mask_counts`: both summed over the ranks (one small
+    all_reduce; every rank calls it at the same points, an empty share with zeros)."""
+    def counts(valid, total):
+        both = torch.stack([valid.to(torch.float64),
+                            torch.tensor(float(total), dtype=torch.float64, device=valid.device)])
+        strategy.all_reduce_sum(both, "the masked positions of the global batch")
+        return both[0].to(valid.dtype), both[1].item()
+    return counts
 
 
 def metric_weights(model, sw, pred):

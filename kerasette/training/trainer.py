@@ -80,6 +80,7 @@ class Trainer(Evaluation, Penalties):
         self._metrics_resolved = False
         self._resume_epoch = None
         self._batch_masks = None          # the output masks of the latest forward (masks.py)
+        self._mask_counts = None          # under data parallelism: global mask counts (masks.py)
 
     # ----- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None,
