@@ -14,8 +14,8 @@ counts positive against negative words but cannot see which word a "not" negates
 perfect; a model that reads word order could: `--rnn` adds Embedding(200, 16) ->
 Bidirectional(LSTM(16)) -> Dense(1, sigmoid), same recipe. By default the padding is a word like
 any other (the average includes it and the LSTMs read it); `--mask` gives the Embedding
-`mask_zero=True`, as Keras's text tutorials do, so the average runs over the real words and the
-LSTMs skip the padding (the transformer block stays unmasked). As a reference, a logistic
+`mask_zero=True`, as Keras's text tutorials do, so the average runs over the real words, the
+LSTMs skip the padding and the attention attends to real words only. As a reference, a logistic
 regression on the bag-of-words counts (scikit-learn) is trained on the same split.
 
     python examples/text_embedding.py              # 5 runs, about 2 s each
@@ -85,7 +85,10 @@ def encode(texts) -> np.ndarray:
 
 
 class PositionEmbedding(ks.layers.Layer):
-    """x + P: a learned vector per position (P: (steps, dim)), added to every review's words."""
+    """x + P: a learned vector per position (P: (steps, dim)), added to every review's words
+    (the padding mask, if any, passes through)."""
+
+    supports_masking = True
 
     def build(self, input_shape):
         self.positions = self.add_weight(shape=tuple(input_shape[1:]), initializer="zeros")
@@ -106,11 +109,11 @@ def attention_reader(x, dim: int):
 def text_model(embedding_dim: int = 16, learning_rate: float = 3e-3,
                reader: str = "average", mask: bool = False) -> ks.Model:
     """The bag of word vectors ("average"), or a reader of the order: a bidirectional LSTM
-    ("rnn") or a transformer block ("attention"); `mask`: padding masked (not for attention)."""
+    ("rnn") or a transformer block ("attention"); `mask`: the padding masked."""
     if reader == "attention":
         ids = ks.Input(shape=(MAX_LENGTH,))
-        x = attention_reader(ks.layers.Embedding(len(VOCABULARY), embedding_dim)(ids),
-                             embedding_dim)
+        x = attention_reader(ks.layers.Embedding(len(VOCABULARY), embedding_dim,
+                                                 mask_zero=mask)(ids), embedding_dim)
         model = ks.Model(ids, ks.layers.Dense(1, activation="sigmoid")(x))
     else:
         middle = [ks.layers.Bidirectional(ks.layers.LSTM(16))] if reader == "rnn" else [
@@ -149,7 +152,7 @@ def parse_args(argv):
     parser.add_argument("--rnn", action="store_true",
                         help="also train Embedding + Bidirectional(LSTM(16)) + Dense")
     parser.add_argument("--mask", action="store_true",
-                        help="Embedding(mask_zero=True): the average and the LSTMs skip padding")
+                        help="Embedding(mask_zero=True): the readers skip the padding")
     parser.add_argument("--attention", action="store_true",
                         help="also train Embedding + a transformer block (MultiHeadAttention)")
     args = parser.parse_args(argv)

@@ -236,10 +236,6 @@ def test_layers_that_cannot_honour_a_mask_say_so():
     with pytest.raises(ValueError, match="BatchNormalization .* masked input in training"):
         bn.fit(TOKENS, torch.zeros(8, 4), verbose=0)
     assert bn.predict(TOKENS, verbose=0).shape == (8, 4)  # inference does not need the mask
-    mha = layers.MultiHeadAttention(num_heads=1, key_dim=2)
-    att = ks.Model(inp, layers.GlobalAveragePooling1D()(mha(emb, emb)))
-    with pytest.raises(ValueError, match="MultiHeadAttention .* masked input"):
-        att.predict(TOKENS, verbose=0)
 
 
 def test_explain_refuses_a_masked_model():
@@ -258,6 +254,63 @@ def test_saved_model_with_masking_round_trips(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = ks.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def _attention_model(causal=False, cross=False):
+    """Embedding(mask_zero) -> a transformer block (MultiHeadAttention with residual and
+    LayerNormalization) -> GlobalAveragePooling1D -> Dense: the masks reach the attention, the
+    normalization and the average."""
+    ks.utils.set_random_seed(3)
+    inp = ks.Input((None,), dtype="int64")
+    x = layers.Embedding(12, 4, mask_zero=True)(inp)
+    keys = ks.Input((None,), dtype="int64") if cross else None  # cross-attention: a 2nd input
+    other = layers.Embedding(12, 4, mask_zero=True)(keys) if cross else x
+    a = layers.MultiHeadAttention(num_heads=2, key_dim=3)(x, other, use_causal_mask=causal)
+    x = layers.LayerNormalization()(layers.Add()([x, a]))
+    out = layers.Dense(1)(layers.GlobalAveragePooling1D()(x))
+    return ks.Model([inp, keys] if cross else inp, out)
+
+
+def test_attention_softmax_under_a_mask_matches_autograd():
+    from kerasette.layers import AttentionSoftmaxOp
+
+    g = torch.Generator().manual_seed(8)
+    scores = torch.randn(2, 3, 4, 5, generator=g, dtype=torch.float64)
+    q_mask = torch.tensor([[True, True, False, False], [True, True, True, False]])
+    v_mask = torch.tensor([[True, True, True, False, False], [True, False, True, True, True]])
+    for causal in (False, True):
+        op = AttentionSoftmaxOp(causal=causal)
+        y, backward = op.forward([scores, None, None], mask=[None, q_mask, v_mask])
+        m = q_mask[:, None, :, None] & v_mask[:, None, None, :]
+        if causal:
+            m = m & torch.ones(4, 5, dtype=torch.bool).tril()
+        s = scores.clone().requires_grad_(True)
+        ref = torch.where(m, torch.softmax(torch.where(m, s, -1e9), -1), 0.0)
+        np.testing.assert_allclose(y, ref.detach(), rtol=0, atol=1e-14)
+        assert not y[0, :, 2:].any()  # a padded query step attends to nothing
+        dy = torch.randn(y.shape, generator=g, dtype=torch.float64)
+        ds, *rest = backward(dy)
+        (expected,) = torch.autograd.grad(ref, s, dy)
+        np.testing.assert_allclose(ds, expected, rtol=0, atol=1e-12)
+        assert rest == [None, None]
+
+
+@pytest.mark.parametrize("causal, cross", [(False, False), (True, False), (False, True)])
+def test_padding_does_not_change_a_masked_transformer_block(causal, cross):
+    short = TOKENS[:, :3].clone()
+    short[short == 0] = 1
+    padded = torch.cat([short, torch.zeros(8, 3, dtype=short.dtype)], 1)
+    model, twin = _attention_model(causal, cross), _attention_model(causal, cross)
+    if cross:  # the queries stay short; the keys and values are padded or not
+        short, padded = [short, short.flip(0)], [short, padded.flip(0)]
+    np.testing.assert_allclose(model.predict(padded, verbose=0), model.predict(short, verbose=0),
+                               rtol=0, atol=1e-12)
+    y = torch.randn(8, 1, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    for m, x in ((model, short), (twin, padded)):
+        m.compile(optimizer="adam", loss="mse")
+        m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 def _rnn_model():
@@ -316,6 +369,15 @@ h = keras.layers.GRU(2)(h)
 rnn = keras.Model(inp, keras.layers.Dense(1)(h))
 rnn.set_weights([data[f"r{j}"] for j in range(len(rnn.get_weights()))])
 out["rnn_pred"] = rnn.predict(data["x"], verbose=0)
+for causal in (0, 1):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((None,), dtype="int64")
+    e = keras.layers.Embedding(12, 4, mask_zero=True)(inp)
+    a = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)(e, e, use_causal_mask=bool(causal))
+    h = keras.layers.LayerNormalization()(keras.layers.Add()([e, a]))
+    att = keras.Model(inp, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(h)))
+    att.set_weights([data[f"a{causal}_{j}"] for j in range(len(att.get_weights()))])
+    out[f"att{causal}"] = att.predict(data["x"], verbose=0)
 x = keras.ops.convert_to_tensor(data["masking_x"])
 out["masking"] = keras.ops.convert_to_numpy(keras.layers.Masking(-1.0)(x)._keras_mask)
 np.savez(sys.argv[3], **out)
@@ -340,7 +402,14 @@ def test_masked_models_equal_keras_3(tmp_path):
     arrays.update({f"c{j}": w.astype(np.float32) for j, w in enumerate(clf.get_weights())})
     rnn = _rnn_model()
     arrays.update({f"r{j}": w.astype(np.float32) for j, w in enumerate(rnn.get_weights())})
+    attention = [_attention_model(causal=bool(c)) for c in (0, 1)]
+    for c, model in enumerate(attention):
+        arrays.update({f"a{c}_{j}": w.astype(np.float32)
+                       for j, w in enumerate(model.get_weights())})
     theirs = run_keras(KERAS_SCRIPT, [], arrays, tmp_path)
+    for c, model in enumerate(attention):
+        np.testing.assert_allclose(model.predict(TOKENS, verbose=0), theirs[f"att{c}"],
+                                   rtol=1e-5, atol=1e-6, err_msg=f"use_causal_mask={bool(c)}")
     np.testing.assert_allclose(rnn.predict(TOKENS, verbose=0), theirs["rnn_pred"], rtol=1e-5,
                                atol=1e-6)
     ours_eval = tagger.evaluate(TOKENS, labels, batch_size=8, verbose=0)
@@ -388,3 +457,29 @@ def test_masked_training_on_real_ranks_equals_one_process(tmp_path, world):
             for w_got, w_ref in zip(got["weights"], ref["weights"]):
                 np.testing.assert_allclose(w_got, w_ref, rtol=1e-10, atol=1e-12,
                                            err_msg=f"rank {rank}, {name} weights")
+
+
+class _Shift(layers.Layer):
+    """A custom layer with a traced call (x + a weight): the op inside drops the mask silently."""
+
+    def build(self, input_shape):
+        self.shift = self.add_weight(shape=tuple(input_shape[-1:]), initializer="ones")
+
+    def call(self, x):
+        return x + self.shift
+
+
+class _MaskedShift(_Shift):
+    supports_masking = True
+
+
+def test_a_custom_layer_passes_the_mask_only_when_it_supports_masking():
+    inp = ks.Input((6,), dtype="int64")
+    emb = layers.Embedding(12, 4, mask_zero=True)(inp)
+    passing = ks.Model(inp, _MaskedShift()(emb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the op inside drops it without a word
+        assert torch.equal(_output_mask(passing, [TOKENS]), TOKENS != 0)
+    dropping = ks.Model(inp, _Shift()(emb))
+    with pytest.warns(UserWarning, match="does not support masking"):
+        assert _output_mask(dropping, [TOKENS]) is None

@@ -7,7 +7,8 @@ Other layer modules add their classes with `register(cls)` (or by listing them b
 """
 
 from .activations import ELU, GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .attention import CausalMaskOp, MultiHeadAttention
+from .attention import MultiHeadAttention
+from .attention_softmax import AttentionSoftmaxOp
 from .base import Layer, Weight, mark_operation
 from .convolution import Conv1D, Conv2D, Conv2DTranspose
 from .core import Input, InputLayer
@@ -68,7 +69,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
              ActivityRegularization, Masking, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
-             MultiHeadAttention, CausalMaskOp):
+             MultiHeadAttention, AttentionSoftmaxOp):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,

@@ -7,47 +7,34 @@ For query (B, T, Dq), value (B, S, Dv) and key (B, S, Dk) (key defaults to value
     q = query . Wq + bq       (B, T, H, K)     Wq: (Dq, H, K), bq: (H, K)    (einsum abc,cde->abde)
     k = key . Wk + bk         (B, S, H, K)     v = value . Wv + bv   (B, S, H, V)
     scores = einsum(aecd,abcd->acbe, k, q / sqrt(K))                (B, H, T, S)
-    p = softmax(scores (+ causal mask), over S), dropped out in training (`dropout`)
+    p = softmax(scores, over S) under the attention mask, dropped out in training (`dropout`)
     y = einsum(abcd,cde->abe, einsum(acbe,aecd->abcd, p, v), Wo) + bo      (B, T, Dout)
 
-`use_causal_mask=True` (a call argument, as in Keras; one value per layer here, since the layer is
-traced once) puts -1e9 where a query step t would see a later key step s > t, as Keras's masked
-softmax does. Not supported, each a ValueError: attention masks given as tensors,
-`return_attention_scores`, `attention_axes`.
+The attention mask is Keras 3's (attention_softmax.py): the Keras masks of query, value and key
+(padding from `Embedding(mask_zero=True)` upstream: a query step attends to no padded key step,
+a padded query step's row is zeros) and, with `use_causal_mask=True` (a call argument, as in
+Keras; one value per layer here, since the layer is traced once), no key step later than the
+query step. The output carries the query's mask. Not supported, each a ValueError: attention masks
+given as tensors, `return_attention_scores`, `attention_axes`.
 """
 
 import math
 
-import torch
-
 from .. import initializers as inits
-from .base import Layer, Operation
-
-_LARGE_NEGATIVE = -1e9  # Keras's masked-softmax constant (float32 and wider)
-
-
-class CausalMaskOp(Operation):
-    """y = scores with -1e9 where the key step s is later than the query step t (s > t, Keras's
-    rule, whatever the two lengths); dx = dy there, 0 where masked (the softmax that follows sends
-    exactly 0 there anyway)."""
-
-    def forward(self, x, training=False):
-        later = torch.ones(x.shape[-2], x.shape[-1], dtype=torch.bool, device=x.device).triu(1)
-        return x.masked_fill(later, _LARGE_NEGATIVE), lambda dy: dy.masked_fill(later, 0.0)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
+from .attention_softmax import AttentionSoftmaxOp
+from .base import Layer
 
 
 class MultiHeadAttention(Layer):
     """Multi-head attention (see the module docstring): call it as `mha(query, value)`,
     `mha(query, value, key)`, with `use_causal_mask=True` for a decoder."""
 
-    def _check_mask(self, mask, training):
-        if any(m is not None for m in (mask if isinstance(mask, (list, tuple)) else [mask])):
-            raise ValueError(f"MultiHeadAttention '{self.name}' was given a masked input: Keras "
-                             f"then keeps padded keys out of the attention, which kerasette does "
-                             f"not yet do; leave mask_zero off before attention")
+    mask_enters_graph = True  # the inputs' masks reach the attention softmax (see above)
+
+    def forward_masked(self, x, training, mask):
+        """As Keras: the attention follows the inputs' masks, the output has the query's."""
+        y, back, _ = super().forward_masked(x, training, mask)
+        return y, back, mask[0] if isinstance(mask, (list, tuple)) else None
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
@@ -134,15 +121,14 @@ class MultiHeadAttention(Layer):
         from .. import ops
         from .. import random as ks_random
 
+        masked_by = [query, value] + ([key] if key is not None else [])  # their Keras masks
         if key is None:
             key = value
         q = _project(query, self.query_kernel, self.query_bias, "abc,cde->abde")
         k = _project(key, self.key_kernel, self.key_bias, "abc,cde->abde")
         v = _project(value, self.value_kernel, self.value_bias, "abc,cde->abde")
         scores = ops.einsum("aecd,abcd->acbe", k, q * (1.0 / math.sqrt(self.key_dim)))
-        if self.use_causal_mask:
-            scores = CausalMaskOp()(scores)
-        probs = ops.softmax(scores, axis=-1)
+        probs = AttentionSoftmaxOp(causal=bool(self.use_causal_mask))([scores, *masked_by])
         if training and self.dropout > 0:
             probs = ks_random.dropout(probs, self.dropout, seed=self.seed_generator)
         attended = ops.einsum("acbe,aecd->abcd", probs, v)

@@ -11,7 +11,10 @@ A mask is a bool tensor of the data's shape without its feature axis, (N, T) for
 - a layer that must skip padding reads it (`uses_mask = True`, its `forward(x, training, mask=m)`):
   the recurrent layers carry their state over padded steps, GlobalAveragePooling1D averages the
   real steps only, MultiHeadAttention does not attend to padded keys;
-- any other layer drops it (a warning says so, as Keras's does), so downstream layers see none;
+- any other layer drops it (a warning says so, as Keras's does; an operation such as `x + w`
+  or `ks.ops.einsum` drops it silently), so downstream layers see none; a custom layer with a
+  traced `call` passes it on when it sets `supports_masking = True` (unless a layer inside makes
+  its own);
 - on a model's output the loss and the metrics weigh padded positions 0 (see
   `kerasette.training.masks`).
 
@@ -66,12 +69,15 @@ class MaskProtocol:
                 mask = None
             trained = self.__dict__.get("_call_graph_training") if training else None
             y, back, inner = run_nested(trained or graph, x, training, mask, with_masks=True)
+            if not self.mask_enters_graph and not _any_mask(inner):
+                # a composite layer: as Keras, its own rule when its call made no mask
+                inner = self.compute_mask(x, mask)
             return y, back, inner
         if self.uses_mask:
             y, back = self.forward(x, training, mask=mask)
         else:
-            if _any_mask(mask) and not self.supports_masking:
-                self._warn_mask_dropped()
+            if _any_mask(mask) and not self.supports_masking and not self.is_operation:
+                self._warn_mask_dropped()  # (an op, as Keras's ops, drops it silently)
             y, back = self.forward(x, training)
         return y, back, self.compute_mask(x, mask)
 
