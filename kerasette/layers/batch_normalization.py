@@ -9,6 +9,7 @@ import torch
 from .. import initializers as inits
 from .. import norm_kernels
 from ..distribution import share
+from ..masked_norm_kernels import masked_batch_norm_backward, masked_batch_norm_forward
 from .normalization_common import _Affine, _channel_axis, _channels_last_2d
 
 
@@ -25,6 +26,10 @@ class BatchNormalization(_Affine):
 
     Inference: y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta, an affine
     map whose backward is dx = dy * gamma / sqrt(moving_variance + epsilon).
+
+    Given a Keras mask (padding from `Embedding(mask_zero=True)` upstream), the training statistics
+    are taken over the real positions only, as Keras 3 does (kerasette/masked_norm_kernels.py);
+    every position is normalised with them, and the mask passes on.
 
     A layer with `trainable=False` runs in inference mode even in a training step and leaves its
     moving statistics alone (Keras 3's rule, for fine-tuning a pretrained network).
@@ -53,14 +58,18 @@ class BatchNormalization(_Affine):
     synchronized (bool, default False).
     """
 
-    supports_masking = True  # a mask passes through at inference
+    supports_masking = True  # a mask passes through
+    uses_mask = True  # with a Keras mask, training statistics over the real positions only
 
     def _check_mask(self, mask, training):
-        if training and mask is not None:
-            raise ValueError(f"BatchNormalization '{self.name}' was given a masked input in "
-                             f"training: Keras then computes the batch statistics over the real "
-                             f"steps only, which kerasette does not yet do; put the normalization "
-                             f"before the mask-making layer or use LayerNormalization")
+        if training and mask is not None and self.synchronized:
+            raise ValueError(f"BatchNormalization '{self.name}' (synchronized=True) was given a "
+                             f"masked input in training: synchronized statistics over the real "
+                             f"positions are not supported yet; use synchronized=False")
+        if mask is not None and self._axis != len(mask.shape):
+            raise ValueError(f"Invalid mask for BatchNormalization '{self.name}': expected one "
+                             f"per position of the input without its channel axis (the last), "
+                             f"received shape {tuple(mask.shape)}")
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -92,13 +101,20 @@ class BatchNormalization(_Affine):
         self.moving_variance = self.add_state("moving_variance", (channels,),
                                               self.moving_variance_initializer)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
+        """`(y, backward)`; `mask` (a Keras mask, the input's shape without the channel axis):
+        training statistics over the real positions (kerasette/masked_norm_kernels.py)."""
         x2, restore = _channels_last_2d(x, self._axis)
         gamma = None if self.gamma is None else self.gamma.value
         beta = None if self.beta is None else self.beta.value
         batch_stats = bool(training) and self.trainable
         reduce = self._step_reduce() if batch_stats and self.synchronized else None
-        if reduce is not None:
+        w = None
+        if batch_stats and mask is not None:
+            self._check_mask(mask, training)
+            w = mask.reshape(-1, 1).to(x2.dtype)
+            y2, mean, var, rstd, W = masked_batch_norm_forward(x2, w, gamma, beta, self.epsilon)
+        elif reduce is not None:
             y2, mean, var, rstd, M = norm_kernels.synced_batch_norm_forward(
                 x2, gamma, beta, self.epsilon, reduce)
         elif batch_stats:
@@ -118,7 +134,10 @@ class BatchNormalization(_Affine):
 
         def backward(dy):
             dy2, _ = _channels_last_2d(dy, self._axis)
-            if reduce is not None:
+            if w is not None:
+                dx2, dgamma, dbeta = masked_batch_norm_backward(dy2, x2, w, mean, rstd, W, gamma,
+                                                                need)
+            elif reduce is not None:
                 dx2, dgamma, dbeta = norm_kernels.synced_batch_norm_backward(
                     dy2, x2, mean, rstd, M, gamma, reduce, need)
             elif batch_stats:

@@ -10,7 +10,8 @@ A mask is a bool tensor of the data's shape without its feature axis, (N, T) for
   masks (None when one input has none), Concatenate and Dot their own rules, as Keras's;
 - a layer that must skip padding reads it (`uses_mask = True`, its `forward(x, training, mask=m)`):
   the recurrent layers carry their state over padded steps, GlobalAveragePooling1D averages the
-  real steps only, MultiHeadAttention does not attend to padded keys;
+  real steps only, MultiHeadAttention does not attend to padded keys, BatchNormalization takes its
+  training statistics over the real positions;
 - any other layer drops it (a warning says so, as Keras's does; an operation such as `x + w`
   or `ks.ops.einsum` drops it silently), so downstream layers see none; a custom layer with a
   traced `call` passes it on when it sets `supports_masking = True` (unless a layer inside makes
