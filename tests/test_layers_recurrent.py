@@ -345,11 +345,13 @@ def test_rnn_of_a_built_in_cell_is_that_cells_layer(cell, cls):
     torch.testing.assert_close(made(x), same(x))
 
 
-def test_rnn_of_a_custom_cell_says_what_to_do_instead():
-    class MinimalRNNCell(layers.Layer):
+def test_rnn_of_a_cell_without_a_step_says_what_it_needs():
+    class NotACell(layers.Layer):  # no call(inputs, states), no state_size
         def __init__(self, units):
             super().__init__()
             self.units = units
 
-    with pytest.raises(TypeError, match="SimpleRNNCell, LSTMCell or GRUCell.*custom layer's call"):
-        layers.RNN(MinimalRNNCell(3))
+    with pytest.raises(TypeError, match=r"call\(inputs, states\) and state_size"):
+        layers.RNN(NotACell(3))
+    with pytest.raises(TypeError, match="SimpleRNNCell, LSTMCell, GRUCell or a Layer"):
+        layers.RNN("lstm")

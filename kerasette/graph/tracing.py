@@ -130,6 +130,27 @@ def trace_call(owner, input_shape, training=None):
     return Graph(inputs, flat), outputs
 
 
+def trace_function(owner, shapes: list, invoke):
+    """Graph of `invoke(*symbolic inputs)` (a list of symbolic outputs), traced as `owner`'s call:
+    for a call with a signature of its own, such as an RNN cell's `call(inputs, states)`."""
+    from ..layers.core import InputLayer
+
+    inputs = [InputLayer(tuple(s[1:]), name=f"{owner.name}_input_{i}").output
+              for i, s in enumerate(shapes)]
+    trace = Trace(owner, inputs)
+    _TRACING.append(trace)
+    try:
+        outputs = invoke(*inputs)
+    finally:
+        _TRACING.pop()
+    if trace.losses:
+        raise TypeError(f"'{owner.name}'.call() may not call add_loss here")
+    if not _is_structure_of_tensors(outputs):
+        raise TypeError(f"'{owner.name}'.call() must return symbolic tensors computed from its "
+                        f"inputs by layers and ks.ops, received {outputs!r}")
+    return Graph(inputs, list(outputs))
+
+
 def _takes_positional(call, n: int) -> bool:
     """True when `call` takes n inputs as n positional parameters (call(self, targets, logits)),
     not one list: it has at least two without a default, and room for n (`training` and `mask`
@@ -180,5 +201,5 @@ def run_nested(graph: Graph, x, training: bool, mask=None, with_masks: bool = Fa
     return (outs if several_out else outs[0]), backward
 
 
-__all__ = ["defines_call", "trace_call", "trace_both", "accepts_training", "TracedTraining",
+__all__ = ["defines_call", "trace_call", "trace_function", "trace_both", "accepts_training", "TracedTraining",
            "run_nested", "is_symbolic", "tracing", "current_trace"]

@@ -46,6 +46,7 @@ from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape
 from .rnn_cells import RNN, GRUCell, LSTMCell, SimpleRNNCell
+from .rnn_custom import CellRNN
 from .spatial_reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .wrappers import Bidirectional, TimeDistributed
 
@@ -69,7 +70,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
              ActivityRegularization, Masking, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
-             MultiHeadAttention, AttentionSoftmaxOp):
+             MultiHeadAttention, AttentionSoftmaxOp, CellRNN):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,
              MaxPooling2D, AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,

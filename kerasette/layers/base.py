@@ -254,7 +254,8 @@ class Layer(MaskProtocol):
         several = isinstance(input_shape, list)
         per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
         shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
-        if defines_call(self):  # a composite layer: its call() becomes a graph, traced once
+        if defines_call(self) and not self.__dict__.get("_call_traced_by"):  # (an RNN cell:
+            # its RNN traces call(inputs, states), kerasette/layers/rnn_custom.py)
             self._call_graph, self._call_graph_training = trace_both(self, shape)
         self.input_spec = per_sample
         self.built = True

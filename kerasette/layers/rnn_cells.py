@@ -1,6 +1,9 @@
-"""Keras's `RNN(cell)` spelling for the built-in cells: `RNN(LSTMCell(64))` is `LSTM(64)`."""
+"""Keras's `RNN(cell)`: with a built-in cell it is that cell's layer (`RNN(LSTMCell(64))` is
+`LSTM(64)`); with a cell of your own, a `CellRNN` that traces the cell's step (rnn_custom.py)."""
 
+from .base import Layer
 from .recurrent import GRU, LSTM, SimpleRNN
+from .rnn_custom import CellRNN
 
 
 class _Cell:
@@ -29,18 +32,25 @@ class GRUCell(_Cell):
 
 
 class RNN:
-    """`RNN(cell, return_sequences=..., ...)` with a built-in cell is that cell's layer:
-    `RNN(LSTMCell(64))` makes `LSTM(64)`. A cell of your own (a class with `call(inputs, states)`)
-    would need its step differentiated for you: kerasette writes each backward by hand, so it is
-    refused with a TypeError; write the loop in a layer's `call` (a traced graph) instead."""
+    """`RNN(cell, return_sequences=..., ...)`: with a built-in cell, that cell's layer
+    (`RNN(LSTMCell(64))` makes `LSTM(64)`); with a Layer of your own that defines
+    `call(inputs, states)` and `state_size`, a `CellRNN` running its traced step (rnn_custom.py)."""
 
     def __new__(cls, cell, return_sequences=False, return_state=False, go_backwards=False,
                 stateful=False, unroll=False, **kwargs):
-        if not isinstance(cell, _Cell):
-            raise TypeError(f"Invalid cell: kerasette's RNN takes SimpleRNNCell, LSTMCell or "
-                            f"GRUCell (each backward is written by hand), received "
-                            f"{type(cell).__name__}; for a cell of your own, loop over the steps "
-                            f"in a custom layer's call() with ks.ops")
-        return cell.layer_class(cell.units, **cell.kwargs, return_sequences=return_sequences,
-                                return_state=return_state, go_backwards=go_backwards,
-                                stateful=stateful, **kwargs)
+        if isinstance(cell, _Cell):
+            return cell.layer_class(cell.units, **cell.kwargs, return_sequences=return_sequences,
+                                    return_state=return_state, go_backwards=go_backwards,
+                                    stateful=stateful, **kwargs)
+        if isinstance(cell, (list, tuple)):
+            raise TypeError("Invalid cell: a list of cells (Keras's StackedRNNCells) is not "
+                            "supported; stack RNN layers with return_sequences=True instead")
+        if not isinstance(cell, Layer):
+            raise TypeError(f"Invalid cell: expected SimpleRNNCell, LSTMCell, GRUCell or a Layer "
+                            f"with call(inputs, states) and state_size, received "
+                            f"{type(cell).__name__}")
+        if stateful:
+            raise ValueError("Invalid stateful: kerasette's recurrent layers start each batch "
+                             "from zero states (stateful=False)")
+        return CellRNN(cell, return_sequences=return_sequences, return_state=return_state,
+                       go_backwards=go_backwards, **kwargs)
