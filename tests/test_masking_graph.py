@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from padding_check import assert_padding_changes_nothing  # noqa: E402
 from test_layers_conv_keras import keras_available, run_keras  # noqa: E402 (tests/ on sys.path)
 
 import kerasette as ks
@@ -301,17 +302,9 @@ def test_padding_does_not_change_a_masked_transformer_block(causal, cross):
     short = TOKENS[:, :3].clone()
     short[short == 0] = 1
     padded = torch.cat([short, torch.zeros(8, 3, dtype=short.dtype)], 1)
-    model, twin = _attention_model(causal, cross), _attention_model(causal, cross)
     if cross:  # the queries stay short; the keys and values are padded or not
         short, padded = [short, short.flip(0)], [short, padded.flip(0)]
-    np.testing.assert_allclose(model.predict(padded, verbose=0), model.predict(short, verbose=0),
-                               rtol=0, atol=1e-12)
-    y = torch.randn(8, 1, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
-    for m, x in ((model, short), (twin, padded)):
-        m.compile(optimizer="adam", loss="mse")
-        m.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
-    for a, b in zip(model.get_weights(), twin.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert_padding_changes_nothing(lambda: _attention_model(causal, cross), short, padded, 4, 9)
 
 
 def _rnn_model():
@@ -323,20 +316,10 @@ def _rnn_model():
 
 
 def test_padding_does_not_change_a_masked_recurrent_model():
-    model = _rnn_model()
     short = TOKENS[:, :3].clone()
     short[short == 0] = 1  # no padding within the first three steps
     padded = torch.cat([short, torch.zeros(8, 4, dtype=short.dtype)], 1)
-    np.testing.assert_allclose(model.predict(padded, verbose=0), model.predict(short, verbose=0),
-                               rtol=0, atol=1e-12)
-    model.compile(optimizer="adam", loss="mse")
-    y = torch.randn(8, 1, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
-    twin = _rnn_model()
-    twin.compile(optimizer="adam", loss="mse")
-    model.fit(short, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
-    twin.fit(padded, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
-    for a, b in zip(model.get_weights(), twin.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    assert_padding_changes_nothing(_rnn_model, short, padded, 4, 7)
 
 
 KERAS_SCRIPT = r"""

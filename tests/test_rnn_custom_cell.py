@@ -5,6 +5,7 @@ masks, and equals Keras 3 for the same cell and weights."""
 import numpy as np
 import pytest
 import torch
+from padding_check import assert_padding_changes_nothing  # noqa: E402
 from test_layers_conv_keras import keras_available, run_keras  # noqa: E402 (tests/ on sys.path)
 
 import kerasette as ks
@@ -128,15 +129,7 @@ def test_padding_does_not_change_a_custom_cell_model():
         return ks.Model(inp, layers.Dense(1)(layers.RNN(TwoStateCell(4))(h)))
     short = torch.tensor([[1, 2, 3], [4, 5, 6], [7, 8, 1], [2, 2, 2]])
     padded = torch.cat([short, torch.zeros(4, 2, dtype=short.dtype)], 1)
-    a, b = model(), model()
-    np.testing.assert_allclose(a.predict(short, verbose=0), a.predict(padded, verbose=0),
-                               rtol=0, atol=1e-12)
-    y = torch.randn(4, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    for m, x in ((a, short), (b, padded)):
-        m.compile(optimizer="adam", loss="mse")
-        m.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_allclose(wa, wb, rtol=0, atol=1e-12)
+    assert_padding_changes_nothing(model, short, padded, 2, 3)
 
 
 def test_two_states_return_state_and_the_inner_layer_weights():
