@@ -41,7 +41,8 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import LSTM, SimpleRNN
+from .recurrent_gru import GRU
 from .regularization import ActivityRegularization
 from .rescaling import Rescaling
 from .reshaping import Flatten, Identity, Permute, RepeatVector, Reshape

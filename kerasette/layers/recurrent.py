@@ -34,7 +34,7 @@ returns 0 at padded positions instead (the last output: 0 when the last processe
 The output's mask (`compute_mask`) is the input's when returning sequences (as Keras, not reversed
 with `go_backwards`), else None; None for the states.
 
-Not supported (a ValueError says so): stateful, GRU's reset_after=False.
+Not supported (a ValueError says so): stateful. GRU is in recurrent_gru.py.
 """
 
 import numbers
@@ -254,7 +254,7 @@ class SimpleRNN(_Recurrent):
     """h_t = act(z_t + m_t), m_t = h_{t-1} U.  Backward: da = dh act'(a); dz_t = dm_t = da (the
     loop turns dm into dU and dh_{t-1})."""
 
-    def _step(self, z, m, state):
+    def _step(self, z, m, state, h_in):
         h, act_back = self.activation.forward(z + m)
         return [h], act_back
 
@@ -298,7 +298,7 @@ class LSTM(_Recurrent):
     def _state_count(self) -> int:
         return 2
 
-    def _step(self, z, m, state):
+    def _step(self, z, m, state, h_in):
         c_prev = state[1]
         g = z + m
         u = self.units
@@ -328,65 +328,3 @@ class LSTM(_Recurrent):
         return {**super().get_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "unit_forget_bias": self.unit_forget_bias}
-
-
-class GRU(_Recurrent):
-    """Keras 3's GRU (reset_after=True), columns in the order z, r, h; the bias is two rows,
-    b_in (added to x W) and b_rec (added to h U):
-
-        x_t = z_t (the step's row of x W + b_in)      m = h_{t-1} U + b_rec
-        z = s(x_z + m_z)   r = s(x_r + m_r)   hh = act(x_h + r m_h)
-        h_t = z h_{t-1} + (1 - z) hh
-
-    Backward: da_z = s'(dh (h_{t-1} - hh)); da_h = act'(dh (1 - z)); da_r = s'(da_h m_h);
-    dz_t = [da_z, da_r, da_h]; dm = [da_z, da_r, da_h r]; dh_{t-1} = dh z (+ dm U^T, the loop's);
-    db_in = sum dz, db_rec = sum dm."""
-
-    gates = 3
-
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 reset_after=True, **kwargs):
-        if reset_after is not True:
-            raise ValueError("Invalid reset_after: kerasette's GRU is Keras 3's default form, "
-                             "reset_after=True")
-        super().__init__(units, activation=activation, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
-        self.reset_after = True
-
-    def _bias_shape(self) -> tuple:
-        return (2, 3 * self.units)
-
-    def _input_bias(self):
-        return self.bias.value[0] if self.bias is not None else None
-
-    def _recurrent_bias(self):
-        return self.bias.value[1] if self.bias is not None else None
-
-    def _step(self, z, m, state):
-        h_prev = state[0]
-        u = self.units
-        sig = self.recurrent_activation
-        zg, z_back = sig.forward(z[:, :u] + m[:, :u])
-        r, r_back = sig.forward(z[:, u:2 * u] + m[:, u:2 * u])
-        hh, hh_back = self.activation.forward(z[:, 2 * u:] + r * m[:, 2 * u:])
-        h = zg * h_prev + (1 - zg) * hh
-        return [h], (h_prev, m, zg, r, hh, z_back, r_back, hh_back)
-
-    def _step_backward(self, dstate, cache):
-        h_prev, m, zg, r, hh, z_back, r_back, hh_back = cache
-        (dh,) = dstate
-        u = self.units
-        da_z = z_back(dh * (h_prev - hh))
-        da_h = hh_back(dh * (1 - zg))
-        da_r = r_back(da_h * m[:, 2 * u:])
-        return (torch.cat([da_z, da_r, da_h], 1), torch.cat([da_z, da_r, da_h * r], 1),
-                [dh * zg])
-
-    def _add_bias_grad(self, dz_sum, dm_sum):
-        self.bias.grad[0].add_(dz_sum)
-        self.bias.grad[1].add_(dm_sum)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(),
-                "recurrent_activation": activations.serialize(self.recurrent_activation),
-                "reset_after": True}

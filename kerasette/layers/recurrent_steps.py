@@ -8,7 +8,8 @@ step k (reversed with `go_backwards`). Both return `(outputs, h_ins, backward)`:
 (Keras's structure), the states fed to U at each step (h_in_k = h_{k-1} keep_h) and
 `backward(dy) -> (dZ (N, T, G units), dM (T, N, G units), dL/d(starting states))`.
 
-One step k of the cell: m_k = h_in_k U (+ b_rec), (new states) = cell(Z[:, order[k]], m_k, states).
+One step k of the cell: m_k = h_in_k U (+ b_rec), (new states) = cell(Z[:, order[k]], m_k, states,
+h_in_k).
 
 With a mask (N, T) bool, True = real step, as Keras's `backend.rnn` (m_k = mask[:, order[k]]):
 
@@ -27,9 +28,12 @@ for the states (d new h gets both the state's and the output's part) and for the
 import torch
 
 
-def _through_U(dm, U, keep_h):
-    """dL/dh_in (then dL/dh_{k-1}) from dL/dm, m = h_in U (+ b_rec), h_in = h_{k-1} keep_h."""
+def _through_U(dm, U, keep_h, extra=()):
+    """dL/dh_in (then dL/dh_{k-1}) from dL/dm, m = h_in U (+ b_rec), h_in = h_{k-1} keep_h;
+    `extra`: a cell's own gradient with respect to h_in (GRU with reset_after=False)."""
     dh_in = dm @ U.T
+    if extra:
+        dh_in = dh_in.add_(extra[0])
     return dh_in if keep_h is None else dh_in.mul_(keep_h)
 
 
@@ -48,7 +52,7 @@ def run_steps(layer, Z, U, rec_bias, state, keep_h, order):
     for t in order:
         h_in = state[0] if keep_h is None else state[0] * keep_h
         m = h_in @ U if rec_bias is None else torch.addmm(rec_bias, h_in, U)
-        state, cache = layer._step(Z[:, t], m, state)
+        state, cache = layer._step(Z[:, t], m, state, h_in)
         caches.append(cache)
         h_ins.append(h_in)
         hs.append(state[0])
@@ -64,8 +68,8 @@ def run_steps(layer, Z, U, rec_bias, state, keep_h, order):
         for k in range(len(caches) - 1, -1, -1):
             if d_out is not None and layer.return_sequences:
                 dstate[0] = dstate[0] + d_out[:, k]
-            dz, dm, dstate = layer._step_backward(dstate, caches[k])
-            dh_in = _through_U(dm, U, keep_h)
+            dz, dm, dstate, *extra = layer._step_backward(dstate, caches[k])
+            dh_in = _through_U(dm, U, keep_h, extra)
             dstate[0] = dh_in if dstate[0] is None else dstate[0].add_(dh_in)
             dZ[:, order[k]] = dz
             dM[k] = dm
@@ -84,7 +88,7 @@ def run_masked_steps(layer, Z, U, rec_bias, state, keep_h, order, mask):
     for k, t in enumerate(order):
         h_in = state[0] if keep_h is None else state[0] * keep_h
         m = h_in @ U if rec_bias is None else torch.addmm(rec_bias, h_in, U)
-        new, cache = layer._step(Z[:, t], m, state)
+        new, cache = layer._step(Z[:, t], m, state, h_in)
         state = [torch.where(real_k[k], s_new, s) for s_new, s in zip(new, state)]
         out = torch.where(real_k[k], new[0], out)
         caches.append(cache)
@@ -114,9 +118,9 @@ def run_masked_steps(layer, Z, U, rec_bias, state, keep_h, order, mask):
                      *(torch.where(r, d, 0.0) for d in dstate[1:])]
             kept = [torch.where(r, 0.0, d) for d in dstate]  # padded rows: carried to k - 1
             d_output = torch.where(r, 0.0, d_output)
-            dz, dm, d_prev = layer._step_backward(d_new, caches[k])
+            dz, dm, d_prev, *extra = layer._step_backward(d_new, caches[k])
             dstate = [d if p is None else d + p for d, p in zip(kept, d_prev)]
-            dstate[0] = dstate[0].add_(_through_U(dm, U, keep_h))
+            dstate[0] = dstate[0].add_(_through_U(dm, U, keep_h, extra))
             dZ[:, order[k]] = dz
             dM[k] = dm
         return dZ, dM, dstate

@@ -2,7 +2,8 @@
 `LSTM(64)`); with a cell of your own, a `CellRNN` that traces the cell's step (rnn_custom.py)."""
 
 from .base import Layer
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import LSTM, SimpleRNN
+from .recurrent_gru import GRU
 from .rnn_custom import CellRNN
 
 
