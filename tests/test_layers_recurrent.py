@@ -177,7 +177,7 @@ def test_a_sequence_classifier_trains_saves_and_loads(tmp_path):
     (lambda: layers.LSTM(3, dropout=1.0), ValueError, "Invalid dropout"),
     (lambda: layers.GRU(3, recurrent_dropout=-0.1), ValueError, "Invalid recurrent_dropout"),
     (lambda: layers.GRU(3, seed=-1), ValueError, "Invalid seed"),
-    (lambda: layers.SimpleRNN(3, stateful=True), ValueError, "stateful"),
+    (lambda: layers.SimpleRNN(3, stateful="yes"), TypeError, "stateful"),
     (lambda: layers.GRU(3, reset_after="no"), TypeError, "reset_after"),
     (lambda: layers.LSTM(0), ValueError, "units"),
     (lambda: layers.LSTM(2, return_sequences="yes"), TypeError, "return_sequences"),

@@ -34,7 +34,9 @@ returns 0 at padded positions instead (the last output: 0 when the last processe
 The output's mask (`compute_mask`) is the input's when returning sequences (as Keras, not reversed
 with `go_backwards`), else None; None for the states.
 
-Not supported (a ValueError says so): stateful. GRU is in recurrent_gru.py.
+`stateful=True` starts each batch from the previous batch's final states (the same batch size
+every time; `reset_state()` forgets them); gradients stop at the batch boundary, as in Keras. GRU
+is in recurrent_gru.py.
 """
 
 import numbers
@@ -72,9 +74,8 @@ class _Recurrent(Layer):
                     not 0 <= value < 1:
                 raise ValueError(f"Invalid {arg}: expected a float in [0, 1), received {value!r}")
         generator = make_generator(seed)  # validates seed
-        if stateful:
-            raise ValueError("Invalid stateful: kerasette's recurrent layers start each batch "
-                             "from zero states (stateful=False)")
+        if not isinstance(stateful, bool):
+            raise TypeError(f"Invalid stateful: expected True or False, received {stateful!r}")
         for arg, value in (("use_bias", use_bias), ("return_sequences", return_sequences),
                            ("return_state", return_state), ("go_backwards", go_backwards),
                            ("zero_output_for_mask", zero_output_for_mask)):
@@ -98,6 +99,8 @@ class _Recurrent(Layer):
         self.zero_output_for_mask = zero_output_for_mask
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.seed, self._generator = seed, generator
+        self.stateful = stateful
+        self._kept_states = None  # stateful: the last batch's final states (see forward)
         self.kernel = self.recurrent_kernel = self.bias = None
 
     def __call__(self, x, *args, initial_state=None, training=False):
@@ -165,14 +168,15 @@ class _Recurrent(Layer):
         Z = (torch.addmm(b, flat, W) if b is not None else flat @ W).view(n, steps, W.shape[1])
         rec_bias = self._recurrent_bias()
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        state = given if given is not None else [
-            torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
-            for _ in range(self._state_count())]
+        state = given if given is not None else self._start_states(x, n)
         if mask is None:
-            outputs, h_ins, steps_back = run_steps(self, Z, U, rec_bias, state, keep_h, order)
+            outputs, h_ins, steps_back, final = run_steps(self, Z, U, rec_bias, state, keep_h,
+                                                          order)
         else:
-            outputs, h_ins, steps_back = run_masked_steps(self, Z, U, rec_bias, state, keep_h,
-                                                          order, mask)
+            outputs, h_ins, steps_back, final = run_masked_steps(self, Z, U, rec_bias, state,
+                                                                 keep_h, order, mask)
+        if self.stateful:
+            self._kept_states = [s.detach().clone() for s in final]
 
         def backward(dy, need_dx=True):
             dZ, dM, dstate = steps_back(dy)
@@ -192,6 +196,27 @@ class _Recurrent(Layer):
         return outputs, backward
 
     skips_input_grad = True  # backward(dy, need_dx=False) skips dx = dZ W^T
+
+    def _start_states(self, x, n):
+        """Zeros, or for a stateful layer the previous batch's final states (Keras: the batch size
+        must stay the same; gradients stop at the batch boundary, truncated backpropagation)."""
+        kept = self._kept_states
+        if not self.stateful or kept is None:
+            return [torch.zeros(n, self.units, dtype=x.dtype, device=x.device)
+                    for _ in range(self._state_count())]
+        if kept[0].shape[0] != n:
+            raise ValueError(f"Invalid batch: layer '{self.name}' is stateful and kept states for "
+                             f"batches of {kept[0].shape[0]}, received a batch of {n}; use one "
+                             f"batch size (and a sample count it divides), or call "
+                             f"reset_state() first")
+        return [s.to(device=x.device, dtype=x.dtype) for s in kept]
+
+    def reset_state(self):
+        """Forget a stateful layer's kept states: the next batch starts from zeros (Keras's
+        `reset_state`; `reset_states` is its older name)."""
+        self._kept_states = None
+
+    reset_states = reset_state
 
     def _dropout_masks(self, x, n, features, training):
         """Keras's dropout masks for one batch, the same at every step: on the inputs (n, F) and on
@@ -245,7 +270,8 @@ class _Recurrent(Layer):
                 "recurrent_regularizer": regs.serialize(self.recurrent_regularizer),
                 "bias_regularizer": regs.serialize(self.bias_regularizer),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "seed": self.seed, "return_sequences": self.return_sequences,
+                "seed": self.seed, "stateful": self.stateful,
+                "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards,
                 "zero_output_for_mask": self.zero_output_for_mask}
 

@@ -4,9 +4,10 @@ a Keras mask (its readable twin when the mask is all True; a test checks they ag
 Both take the layer (its `_step` / `_step_backward`, `return_sequences`, `return_state`), Z = x W
 + b (N, T, G units), U (units, G units), the recurrent bias (GRU) or None, the starting states, the
 recurrent dropout mask keep_h (N, units) or None, and `order`, the time index of each processed
-step k (reversed with `go_backwards`). Both return `(outputs, h_ins, backward)`: the layer's outputs
-(Keras's structure), the states fed to U at each step (h_in_k = h_{k-1} keep_h) and
-`backward(dy) -> (dZ (N, T, G units), dM (T, N, G units), dL/d(starting states))`.
+step k (reversed with `go_backwards`). Both return `(outputs, h_ins, backward, final states)`: the
+layer's outputs (Keras's structure), the states fed to U at each step (h_in_k = h_{k-1} keep_h),
+`backward(dy) -> (dZ (N, T, G units), dM (T, N, G units), dL/d(starting states))` and the last
+states (which a stateful layer keeps for its next batch).
 
 One step k of the cell: m_k = h_in_k U (+ b_rec), (new states) = cell(Z[:, order[k]], m_k, states,
 h_in_k).
@@ -75,7 +76,7 @@ def run_steps(layer, Z, U, rec_bias, state, keep_h, order):
             dM[k] = dm
         return dZ, dM, dstate
 
-    return outputs, h_ins, backward
+    return outputs, h_ins, backward, state
 
 
 def run_masked_steps(layer, Z, U, rec_bias, state, keep_h, order, mask):
@@ -125,7 +126,7 @@ def run_masked_steps(layer, Z, U, rec_bias, state, keep_h, order, mask):
             dM[k] = dm
         return dZ, dM, dstate
 
-    return outputs, h_ins, backward
+    return outputs, h_ins, backward, state
 
 
 def check_mask(layer, mask, n, steps, device):

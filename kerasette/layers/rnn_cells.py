@@ -51,7 +51,8 @@ class RNN:
                             f"with call(inputs, states) and state_size, received "
                             f"{type(cell).__name__}")
         if stateful:
-            raise ValueError("Invalid stateful: kerasette's recurrent layers start each batch "
-                             "from zero states (stateful=False)")
+            raise ValueError("Invalid stateful: RNN with a cell of your own starts each batch "
+                             "from zero states (stateful=False); SimpleRNN, LSTM and GRU take "
+                             "stateful=True")
         return CellRNN(cell, return_sequences=return_sequences, return_state=return_state,
                        go_backwards=go_backwards, **kwargs)
