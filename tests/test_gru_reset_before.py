@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from test_layers_conv_keras import keras_available, run_keras  # noqa: E402 (tests/ on sys.path)
+from test_layers_recurrent import assert_same_weights, sgd_step  # noqa: E402
 
 import kerasette as ks
 from kerasette import layers
@@ -64,14 +65,9 @@ def test_trains_like_autograd_with_dropout_and_masks(masked):
         keep_x = (torch.rand(6, 3, generator=masks) >= 0.3).double() / 0.7
         keep_h = (torch.rand(6, 4, generator=masks) >= 0.25).double() / 0.75
         h = torch_gru_before(x, W, U, b, keep_x, keep_h, mask)
-        loss = ((h @ V + c - y) ** 2).mean()
-        grads = torch.autograd.grad(loss, (W, U, b, V, c))
-        with torch.no_grad():
-            for p, g in zip((W, U, b, V, c), grads):
-                p -= 0.1 * g
-        assert abs(got - float(loss)) < 1e-10
-    for ours, theirs in zip(model.get_weights(), (W, U, b, V, c)):
-        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-10)
+        want = sgd_step(((h @ V + c - y) ** 2).mean(), (W, U, b, V, c), 0.1)
+        assert abs(got - want) < 1e-10
+    assert_same_weights(model, (W, U, b, V, c))
 
 
 def test_config_round_trip_keeps_the_form():

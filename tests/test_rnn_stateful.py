@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from test_layers_conv_keras import keras_available, run_keras  # noqa: E402 (tests/ on sys.path)
+from test_layers_recurrent import assert_same_weights, sgd_step  # noqa: E402
 
 import kerasette as ks
 from kerasette import layers
@@ -57,14 +58,9 @@ def test_training_stops_gradients_at_the_batch_boundary():
             i, f, cc, o = (g[:, j * 3:(j + 1) * 3] for j in range(4))
             cst = torch.sigmoid(f) * cst + torch.sigmoid(i) * torch.tanh(cc)
             h = torch.sigmoid(o) * torch.tanh(cst)
-        loss = ((h @ V + c - y[:, k]) ** 2).mean()
-        grads = torch.autograd.grad(loss, (W, U, b, V, c))
-        with torch.no_grad():
-            for p, gr in zip((W, U, b, V, c), grads):
-                p -= 0.1 * gr
-        assert abs(got - float(loss)) < 1e-10
-    for ours, theirs in zip(model.get_weights(), (W, U, b, V, c)):
-        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-10)
+        want = sgd_step(((h @ V + c - y[:, k]) ** 2).mean(), (W, U, b, V, c), 0.1)
+        assert abs(got - want) < 1e-10
+    assert_same_weights(model, (W, U, b, V, c))
 
 
 def test_a_different_batch_size_is_refused_until_reset():
