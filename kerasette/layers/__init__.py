@@ -18,7 +18,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .feature_normalization import Normalization
 from .lambda_layer import Lambda
-from .masking import Masking
+from .masking import Masking, SetMaskOp
 from .merging import Add, Average, Concatenate, Dot, Maximum, Merge, Minimum, Multiply, Subtract
 from .merging_functions import add, average, concatenate, dot, maximum, minimum, multiply, subtract
 from .noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
@@ -70,7 +70,7 @@ for _cls in (InputLayer, Dense, Activation, ReLU, LeakyReLU, ELU, Tanh, Sigmoid,
     register(_cls)
 for _cls in (BatchNormalization, LayerNormalization, GroupNormalization, Embedding,
              SpatialDropout1D, SpatialDropout2D, GaussianNoise, GaussianDropout,
-             ActivityRegularization, Masking, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
+             ActivityRegularization, Masking, SetMaskOp, SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed,
              MultiHeadAttention, AttentionSoftmaxOp, CellRNN):
     register(_cls)
 for _cls in (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPooling1D,

@@ -302,7 +302,7 @@ class Layer(MaskProtocol):
         raise NotImplementedError(f"{type(self).__name__} defines neither forward(x, training) -> "
                                   f"(y, backward) nor call(inputs) composed of layers")
 
-    def __call__(self, x, *args, training: bool = False):
+    def __call__(self, x, *args, training: bool = False, mask=None):
         """Apply the layer (building it on first call) and return only the output.
 
         On symbolic tensors (from `ks.Input`) it records a graph node and returns symbolic outputs
@@ -310,11 +310,14 @@ class Layer(MaskProtocol):
         device (a layer without weights casts integer input to floatx), so a float64 batch can be
         fed to a float32 layer. Several inputs are a list (`Add()([a, b])`) or, as Keras passes
         them on to `call(a, b)`, positional arguments (`endpoint(logits, targets)`); one bool
-        after `x` is `training` (`layer(x, True)`).
+        after `x` is `training` (`layer(x, True)`); `mask` is Keras's explicit mask (masking.py).
         """
         from ..graph.symbolic import is_symbolic, symbolic_call
 
         x, training = _positional_inputs(self, x, args, training)
+        if mask is not None:
+            from .masking import call_with_mask
+            return call_with_mask(self, x, mask, training)
         if current_trace() is not None:  # a weight given to a layer in a traced call()
             from ..ops.weight_read import lift
             x = lift(x)

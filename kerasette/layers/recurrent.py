@@ -103,9 +103,19 @@ class _Recurrent(Layer):
         self._kept_states = None  # stateful: the last batch's final states (see forward)
         self.kernel = self.recurrent_kernel = self.bias = None
 
-    def __call__(self, x, *args, initial_state=None, training=False):
+    def __call__(self, x, *args, initial_state=None, training=False, mask=None):
         """`layer(x)`, or with Keras's `initial_state=[h0]` (LSTM: `[h0, c0]`, each
-        (batch, units)): the states become inputs of the node, and gradients reach them."""
+        (batch, units)): the states become inputs of the node, and gradients reach them. `mask`:
+        Keras's explicit (batch, steps) mask (kerasette/layers/masking.py)."""
+        if mask is not None and initial_state is None:
+            return super().__call__(x, *args, training=training, mask=mask)
+        if mask is not None:
+            from ..graph.symbolic import is_symbolic
+            from .masking import SetMaskOp
+            if not is_symbolic(x):
+                raise TypeError(f"Invalid mask: layer '{self.name}' takes mask= with "
+                                f"initial_state on symbolic tensors only")
+            x = SetMaskOp()([x, mask])
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else \
                 [initial_state]
