@@ -116,8 +116,11 @@ def test_bad_arguments(make, match):
 def test_unsupported_call_arguments_say_so():
     x = ks.Input((4, 3))
     mha = layers.MultiHeadAttention(2, 2)
-    with pytest.raises(ValueError, match="return_attention_scores"):
-        mha(x, x, return_attention_scores=True)
+    with pytest.raises(ValueError, match="attention_mask"):
+        mha(x, x, attention_mask=ks.ops.ones((4, 4)))
+    mha(x, x)
+    with pytest.raises(ValueError, match="return_attention_scores.*traced once"):
+        mha(x, x, return_attention_scores=True)  # fixed by the first call
     with pytest.raises(ValueError, match="value"):
         mha(x)
 
@@ -138,6 +141,8 @@ for i, (config, causal, with_key) in enumerate(cases):
     layer(*args, use_causal_mask=causal)
     layer.set_weights([data[f"w{i}_{j}"] for j in range(len(layer.get_weights()))])
     out[f"y{i}"] = keras.ops.convert_to_numpy(layer(*args, use_causal_mask=causal))
+    _, scores = layer(*args, use_causal_mask=causal, return_attention_scores=True)
+    out[f"s{i}"] = keras.ops.convert_to_numpy(scores)
 np.savez(sys.argv[3], **out)
 """
 
@@ -160,8 +165,37 @@ def test_outputs_equal_keras_3(tmp_path):
         layer.set_weights(weights)
         for j, w in enumerate(weights):
             arrays[f"w{i}_{j}"] = w.numpy()
-        ours.append(layer(*args, use_causal_mask=causal).numpy())
+        scored = layers.MultiHeadAttention(**config)  # the same weights, scores returned too
+        scored(*args, use_causal_mask=causal, return_attention_scores=True)
+        scored.set_weights(weights)
+        y, scores = scored(*args, use_causal_mask=causal, return_attention_scores=True)
+        ours.append((layer(*args, use_causal_mask=causal).numpy(), y.numpy(), scores.numpy()))
     theirs = run_keras(KERAS_SCRIPT, KERAS_CASES, arrays, tmp_path)
     for i, case in enumerate(KERAS_CASES):
-        np.testing.assert_allclose(ours[i], theirs[f"y{i}"], rtol=1e-5, atol=1e-5,
+        for mine in ours[i][:2]:
+            np.testing.assert_allclose(mine, theirs[f"y{i}"], rtol=1e-5, atol=1e-5,
+                                       err_msg=str(case))
+        assert ours[i][2].shape == theirs[f"s{i}"].shape  # (B, H, T, S)
+        np.testing.assert_allclose(ours[i][2], theirs[f"s{i}"], rtol=1e-5, atol=1e-6,
                                    err_msg=str(case))
+
+
+@pytest.mark.usefixtures("float64")
+def test_returned_scores_train_and_survive_saving(tmp_path):
+    """Scores as a second output: a loss on them trains through the softmax, and the layer's
+    config keeps return_attention_scores."""
+    inp = ks.Input((4, 3))
+    mha = layers.MultiHeadAttention(2, 2, name="mha")
+    out, scores = mha(inp, inp, return_attention_scores=True)
+    assert scores.shape == (None, 2, 4, 4)
+    model = ks.Model(inp, [out, ks.ops.mean(scores, axis=1)])
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    x = torch.randn(3, 4, 3, dtype=torch.float64)
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, [torch.zeros(3, 4, 3), torch.full((3, 4, 4), 0.25)], verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.save(tmp_path / "m.keras")
+    again = ks.models.load_model(tmp_path / "m.keras")
+    assert again.get_layer("mha").return_attention_scores is True
+    for a, b in zip(again.predict(x, verbose=0), model.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)

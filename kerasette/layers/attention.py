@@ -14,8 +14,9 @@ The attention mask is Keras 3's (attention_softmax.py): the Keras masks of query
 (padding from `Embedding(mask_zero=True)` upstream: a query step attends to no padded key step,
 a padded query step's row is zeros) and, with `use_causal_mask=True` (a call argument, as in
 Keras; one value per layer here, since the layer is traced once), no key step later than the
-query step. The output carries the query's mask. Not supported, each a ValueError: attention masks
-given as tensors, `return_attention_scores`, `attention_axes`.
+query step. The output carries the query's mask. `return_attention_scores=True` (a call argument,
+fixed by the first call like use_causal_mask) also returns p (B, H, T, S), before dropout, as Keras.
+Not supported, each a ValueError: attention masks given as tensors, `attention_axes`.
 """
 
 import math
@@ -34,11 +35,13 @@ class MultiHeadAttention(Layer):
     def forward_masked(self, x, training, mask):
         """As Keras: the attention follows the inputs' masks, the output has the query's."""
         y, back, _ = super().forward_masked(x, training, mask)
-        return y, back, mask[0] if isinstance(mask, (list, tuple)) else None
+        query_mask = mask[0] if isinstance(mask, (list, tuple)) else None
+        return y, back, [query_mask, None] if self.return_attention_scores else query_mask
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", seed=None, use_causal_mask=None, **kwargs):
+                 bias_initializer="zeros", seed=None, use_causal_mask=None,
+                 return_attention_scores=None, **kwargs):
         for arg, value in (("num_heads", num_heads), ("key_dim", key_dim)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"Invalid {arg}: expected a positive int, received {value!r}")
@@ -69,18 +72,21 @@ class MultiHeadAttention(Layer):
         self.seed_generator = ks_random.SeedGenerator(seed)
         # fixed by the first call (or by a saved config: a graph replays its calls as a list)
         self.use_causal_mask = None if use_causal_mask is None else bool(use_causal_mask)
+        self.return_attention_scores = None if return_attention_scores is None else \
+            bool(return_attention_scores)
 
     def __call__(self, query, value=None, key=None, *, training=False, use_causal_mask=False,
                  attention_mask=None, return_attention_scores=False, **kwargs):
-        if attention_mask is not None or return_attention_scores or kwargs:
-            given = "attention_mask" if attention_mask is not None else \
-                "return_attention_scores" if return_attention_scores else sorted(kwargs)[0]
+        if attention_mask is not None or kwargs:
+            given = "attention_mask" if attention_mask is not None else sorted(kwargs)[0]
             raise ValueError(f"Invalid {given}: kerasette's MultiHeadAttention takes query, "
-                             f"value, key and use_causal_mask")
+                             f"value, key, use_causal_mask and return_attention_scores")
         if isinstance(query, (list, tuple)):  # the list form of a saved graph's call
             inputs = list(query)
             if not use_causal_mask and self.use_causal_mask is not None:
                 use_causal_mask = self.use_causal_mask  # as configured
+            if not return_attention_scores and self.return_attention_scores is not None:
+                return_attention_scores = self.return_attention_scores
         else:
             if value is None:
                 raise ValueError("Invalid value: MultiHeadAttention needs query and value "
@@ -91,6 +97,12 @@ class MultiHeadAttention(Layer):
             raise ValueError(f"Invalid use_causal_mask: layer '{self.name}' was first called with "
                              f"use_causal_mask={self.use_causal_mask}; it is traced once")
         self.use_causal_mask = causal
+        scores = bool(return_attention_scores)
+        if self.return_attention_scores is not None and scores != self.return_attention_scores:
+            raise ValueError(f"Invalid return_attention_scores: layer '{self.name}' was first "
+                             f"called with return_attention_scores={self.return_attention_scores}; "
+                             f"it is traced once")
+        self.return_attention_scores = scores
         return super().__call__(inputs, training=training)
 
     def build(self, input_shape):
@@ -129,10 +141,12 @@ class MultiHeadAttention(Layer):
         v = _project(value, self.value_kernel, self.value_bias, "abc,cde->abde")
         scores = ops.einsum("aecd,abcd->acbe", k, q * (1.0 / math.sqrt(self.key_dim)))
         probs = AttentionSoftmaxOp(causal=bool(self.use_causal_mask))([scores, *masked_by])
+        dropped = probs
         if training and self.dropout > 0:
-            probs = ks_random.dropout(probs, self.dropout, seed=self.seed_generator)
-        attended = ops.einsum("acbe,aecd->abcd", probs, v)
-        return _project(attended, self.output_kernel, self.output_bias, "abcd,cde->abe")
+            dropped = ks_random.dropout(probs, self.dropout, seed=self.seed_generator)
+        attended = ops.einsum("acbe,aecd->abcd", dropped, v)
+        out = _project(attended, self.output_kernel, self.output_bias, "abcd,cde->abe")
+        return [out, probs] if self.return_attention_scores else out  # (scores before dropout)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
@@ -140,7 +154,8 @@ class MultiHeadAttention(Layer):
                 "output_shape": self.output_shape_arg,
                 "kernel_initializer": inits.serialize(self.kernel_initializer),
                 "bias_initializer": inits.serialize(self.bias_initializer), "seed": self.seed,
-                "use_causal_mask": self.use_causal_mask}
+                "use_causal_mask": self.use_causal_mask,
+                "return_attention_scores": self.return_attention_scores}
 
 
 def _project(x, kernel, bias, equation):
