@@ -1,5 +1,5 @@
 """The layer protocol: `Layer` builds weights (`Weight`, weight.py), runs forward, hands back a
-backward closure; argument handling is in layer_arguments.py.
+backward closure (arguments: layer_arguments.py; Keras masks: mask_protocol.py).
 
     y, backward = layer.forward(x, training)
     dx = backward(dy)          # adds dL/dW into each weight's .grad, returns dL/dx
@@ -7,9 +7,8 @@ backward closure; argument handling is in layer_arguments.py.
 A layer called on a list of tensors (a merge layer such as `Add`) gets the list in `forward` and in
 `build` (a list of shapes); its backward returns a tuple with one dL/dx per input.
 
-A layer whose class sets `skips_input_grad = True` accepts `backward(dy, need_dx=False)`: it then
-only accumulates its weight gradients and returns None (asked of the first layer that trains: for
-a 784-512 Dense layer that saves a matmul as large as the forward one).
+A layer whose class sets `skips_input_grad = True` accepts `backward(dy, need_dx=False)`: only its
+weight gradients, returning None (the first layer that trains: a 784-512 Dense saves a matmul).
 
 A layer whose class sets `overwrites_grads = True` accepts `backward(dy, overwrite=True)`: its weight
 gradients are then *written* rather than added. The executor asks it when that call is the only
@@ -132,12 +131,9 @@ class Layer(MaskProtocol):
         return w
 
     def add_loss(self, value: torch.Tensor) -> None:
-        """Add a 0-d tensor to the training loss from inside `forward` (Keras's `add_loss`).
-
-        The value is only *reported*: the layer's backward must add the penalty's gradient to dL/dx
-        itself. A layer class that calls it sets `adds_loss = True`, so the trainer knows to read
-        (and, before each forward of the model, clear) its `losses`.
-
+        """Add a 0-d tensor to the training loss from inside `forward` (Keras's `add_loss`). The
+        value is only *reported*: the layer's backward adds the penalty's gradient to dL/dx itself,
+        and its class sets `adds_loss = True` so the trainer reads (and clears) its `losses`.
         Inside a traced `call()` the value is a symbolic tensor built with ks.ops: it becomes part
         of the graph (its sum is added to the loss and trains what it depends on, see
         kerasette/ops/loss_term.py)."""
@@ -254,8 +250,7 @@ class Layer(MaskProtocol):
         several = isinstance(input_shape, list)
         per_sample = [tuple(s[1:]) for s in input_shape] if several else tuple(input_shape[1:])
         shape = [(None, *p) for p in per_sample] if several else (None, *per_sample)
-        if defines_call(self) and not self.__dict__.get("_call_traced_by"):  # (an RNN cell:
-            # its RNN traces call(inputs, states), kerasette/layers/rnn_custom.py)
+        if defines_call(self) and not self.__dict__.get("_call_traced_by"):  # (RNN cells: rnn_custom)
             self._call_graph, self._call_graph_training = trace_both(self, shape)
         self.input_spec = per_sample
         self.built = True
@@ -313,10 +308,10 @@ class Layer(MaskProtocol):
         after `x` is `training` (`layer(x, True)`); `mask` is Keras's explicit mask (masking.py).
         """
         from ..graph.symbolic import is_symbolic, symbolic_call
+        from .masking import call_with_mask
 
         x, training = _positional_inputs(self, x, args, training)
         if mask is not None:
-            from .masking import call_with_mask
             return call_with_mask(self, x, mask, training)
         if current_trace() is not None:  # a weight given to a layer in a traced call()
             from ..ops.weight_read import lift

@@ -44,7 +44,7 @@ class MaskProtocol:
 
     def _own_graph(self):
         """The graph this layer runs (a composite layer's traced call, a model's), else None."""
-        return self.__dict__.get("_call_graph")
+        return self.__dict__.get("_call_graph") or self.__dict__.get("_graph")
 
     def compute_mask(self, x, mask=None):
         """The mask of the output, given the input `x` and its mask (Keras's rule): the mask

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from .. import config
+from .positions import accumulate_positions, per_position
 from .variable import MetricVariable, parse_variable_dtype
 
 _FLOAT_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16,
@@ -107,14 +108,6 @@ def per_sample(x: torch.Tensor) -> torch.Tensor:
     if x.dim() == 0:
         return x.reshape(1)
     return x if x.dim() == 1 else x.flatten(1).mean(1)
-
-
-def _per_position(sample_weight, values) -> bool:
-    """True for weights of one per position, (N, T, ...) matching values' leading axes (a Keras
-    mask on a sequence output, kerasette/training/masks.py), rather than one per sample."""
-    return isinstance(sample_weight, torch.Tensor) and sample_weight.dim() >= 2 and \
-        sample_weight.shape[1:] != (1,) and values.dim() >= sample_weight.dim() and \
-        tuple(values.shape[:sample_weight.dim()]) == tuple(sample_weight.shape)
 
 
 def sample_weights(sample_weight, n: int, device, dtype) -> torch.Tensor:
@@ -284,8 +277,8 @@ class Mean(Metric):
         self._accumulate(values, sample_weight)
 
     def _accumulate(self, values: torch.Tensor, sample_weight) -> None:
-        if _per_position(sample_weight, values):
-            return self._accumulate_positions(values, sample_weight)
+        if per_position(sample_weight):  # a Keras mask on a sequence output
+            return accumulate_positions(self, values, sample_weight)
         w = None
         if sample_weight is not None and not is_number(sample_weight):
             n = values.shape[0] if values.dim() > 0 else 1
@@ -307,18 +300,6 @@ class Mean(Metric):
             v, w = v.to(dtype), w.to(dtype)
             total.add_((v * w).sum() if w.dim() == 0 or v.dim() == 0 else torch.dot(v, w))
             count.add_(w * n if w.dim() == 0 else w.sum())
-
-    def _accumulate_positions(self, values: torch.Tensor, w: torch.Tensor) -> None:
-        """Weights per position (N, T): as Keras, total += sum(w v) and count += sum(w), values
-        first averaged over any axes the weights lack; so the mean runs over weighted positions."""
-        dtype = self._prepare(values)
-        v = values.to(dtype)
-        if v.dim() > w.dim():
-            v = v.flatten(w.dim()).mean(-1)
-        w = w.to(device=v.device, dtype=dtype)
-        self._positive_count = False  # the weights may all be 0: result() guards the division
-        self.total.value.add_((v * w).sum())
-        self.count.value.add_(w.sum())
 
     def reset_state(self) -> None:
         super().reset_state()

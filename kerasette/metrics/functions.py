@@ -15,6 +15,7 @@ public functions are the readable twins, and a test checks the two agree.
 import torch
 
 from .base import MeanMetricWrapper, accumulator_dtype, align, per_sample, to_tensor
+from .positions import per_position
 
 
 def _as_float(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -107,8 +108,7 @@ class _ElementwiseMean(MeanMetricWrapper):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         total = self.total.value
-        if isinstance(sample_weight, torch.Tensor) and sample_weight.dim() >= 2 and \
-                sample_weight.shape[1:] != (1,):  # one weight per position (a Keras mask)
+        if per_position(sample_weight):  # one weight per position (a Keras mask)
             y_pred = to_tensor(y_pred)
             values = type(self)._elementwise(to_tensor(y_true, y_pred.device), y_pred,
                                              **self._fn_kwargs)

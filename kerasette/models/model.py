@@ -201,17 +201,13 @@ class Model(Trainer, Layer):
         return shapes[0] if len(shapes) == 1 else shapes
 
     def compute_output_shape(self, input_shape):
-        shape = self.output_shape
-        return shape
+        return self.output_shape
 
     def forward(self, x, training: bool = False):
         """The layer protocol, for a model used inside another one: `(y, backward)`."""
         return run_nested(self._graph, x, training)
 
     mask_enters_graph = True  # as Keras's functional models: masks flow through the graph
-
-    def _own_graph(self):
-        return self.__dict__.get("_graph")
 
     def _run(self, xs: list, training: bool, steps=None):
         """Outputs (a list) for the input tensors `xs`, and `backward(dys)`."""

@@ -11,13 +11,43 @@ An output that carries a mask (N, T) — a sequence out of an RNN with `return_s
 - metrics: weights 0 / 1, so a mean metric averages the real positions;
 - a user's sample weight (N,) or (N, T) multiplies in.
 
-`model._batch_masks` holds the output masks of the latest forward (None for an unmasked model, which
-then costs one attribute test per step). Under data parallelism `model._mask_counts` sums (valid,
-total) over the ranks, so that each rank's share is weighed by the global batch's counts and the
-ranks' losses add up to the one-process loss (kerasette/training/distributed.py).
+`OutputMasks`, mixed into the trainer, keeps the output masks of the latest forward in
+`_batch_masks` (None for an unmasked model, which then costs one attribute test per step). Under
+data parallelism `_mask_counts` sums (valid, total) over the ranks, so that each rank's share is
+weighed by the global batch's counts and the ranks' losses add up to the one-process loss
+(kerasette/training/distributed.py).
 """
 
 import torch
+
+
+class OutputMasks:
+    """The trainer's side of output masks."""
+
+    _batch_masks = None  # the output masks of the latest forward: None, one mask, or a list
+    _mask_counts = None  # under data parallelism: `summed_counts` of the strategy
+
+    def _run_keeping_masks(self, xs: list, training: bool, steps):
+        """`(outputs, backward)` of the graph; a masked plan also keeps the outputs' masks."""
+        if not steps.masked:
+            self._batch_masks = None
+            return self._run(xs, training, steps)
+        outs, backward, out_masks = self._graph.forward_masked(xs, training, steps)
+        present = not all(m is None for m in out_masks)
+        self._batch_masks = None if not present else out_masks[0] if len(out_masks) == 1 \
+            else out_masks
+        return outs, backward
+
+    def _metric_weights(self, sw, pred):
+        """`(extra arguments of the unweighted metrics, sw of the weighted ones)`: `((), sw)`
+        unmasked; with masks, the masks alone and the masks times sw."""
+        if self._batch_masks is None:
+            return (), sw
+        return (metric_weights(self, None, pred),), metric_weights(self, sw, pred)
+
+    def _loss_weights(self, sw, out):
+        """`sw` for the loss: with the outputs' masks applied when the latest forward had any."""
+        return sw if self._batch_masks is None else loss_weights(self, sw, out)
 
 
 def _reduction(loss) -> str:
@@ -68,7 +98,7 @@ def summed_counts(strategy):
         both = torch.stack([valid.to(torch.float64),
                             torch.tensor(float(total), dtype=torch.float64, device=valid.device)])
         strategy.all_reduce_sum(both, "the masked positions of the global batch")
-        return both[0].to(valid.dtype), both[1].item()
+        return both[0].to(valid.dtype), both[1].to(valid.dtype)  # tensors: no sync here
     return counts
 
 

@@ -53,7 +53,7 @@ class NotCompiledError(ValueError, RuntimeError):
     """Raised by fit / evaluate / train_on_batch on a model that was not compiled."""
 
 
-class Trainer(Evaluation, Penalties):
+class Trainer(Evaluation, Penalties, masks.OutputMasks):
     """The training API (compile, fit, train_on_batch; evaluate and predict come from
     `Evaluation`); mixed into `Model`."""
 
@@ -79,8 +79,6 @@ class Trainer(Evaluation, Penalties):
         self._weighted_spec = None
         self._metrics_resolved = False
         self._resume_epoch = None
-        self._batch_masks = None          # the output masks of the latest forward (masks.py)
-        self._mask_counts = None          # under data parallelism: global mask counts (masks.py)
 
     # ----- compile ---------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None,
@@ -183,13 +181,8 @@ class Trainer(Evaluation, Penalties):
         outputs out and pred are lists and backward takes a list."""
         for layer in self._loss_layers:  # add_loss values are those of this forward only
             layer._losses.clear()
-        xs, steps = list(x) if isinstance(x, tuple) else [x], steps or self._plan(fused)
-        if steps.masked:  # Keras masks: the outputs' ones weigh the loss and metrics (masks.py)
-            outs, backward, out_masks = self._graph.forward_masked(xs, training, steps)
-            self._batch_masks = _present(out_masks)
-        else:
-            outs, backward = self._run(xs, training, steps)
-            self._batch_masks = None
+        outs, backward = self._run_keeping_masks(list(x) if isinstance(x, tuple) else [x],
+                                                 training, steps or self._plan(fused))
         if self._multi_output or len(outs) > 1:
             acts = self._output_acts if fused else {}
             preds = [acts[k].forward(o)[0] if k in acts else o for k, o in enumerate(outs)]
@@ -236,19 +229,11 @@ class Trainer(Evaluation, Penalties):
             m.reset_state()
 
     def _update_metrics(self, y, pred, sw) -> None:
-        if self._batch_masks is not None:  # padded positions are not scored, weighted or not
-            plain, sw = masks.metric_weights(self, None, pred), masks.metric_weights(self, sw, pred)
-            for m in self._metrics:
-                m.update_state(y, pred, plain)
-        else:
-            for m in self._metrics:
-                m.update_state(y, pred)
+        plain, sw = self._metric_weights(sw, pred)  # masks: padded positions are not scored
+        for m in self._metrics:
+            m.update_state(y, pred, *plain)
         for m in self._weighted_metrics:
             m.update_state(y, pred, sw)
-
-    def _loss_weights(self, sw, out):
-        """`sw` for the loss: with the outputs' masks applied when the latest forward had any."""
-        return sw if self._batch_masks is None else masks.loss_weights(self, sw, out)
 
     def _running_logs(self, loss_sum, count: int) -> LazyLogs:
         """Loss and metrics so far as lazy logs: new 0-d tensors (no waiting for the device), a
@@ -357,8 +342,7 @@ class Trainer(Evaluation, Penalties):
             if batch_hooks:
                 cbs.on_train_batch_begin(step)
             out, pred, backward = forward(xb, True, fused, plan)
-            value, dloss = loss_fn.forward(yb, out, swb if self._batch_masks is None else
-                                           self._loss_weights(swb, out))
+            value, dloss = loss_fn.forward(yb, out, self._loss_weights(swb, out))
             if zero_grads:
                 opt.zero_grad()
             backward(dloss())
@@ -414,11 +398,3 @@ class Trainer(Evaluation, Penalties):
         self._apply_constraints()
         self._update_metrics(yt, pred, swt)
         return self._batch_result(value, return_dict)
-
-
-def _present(out_masks: list):
-    """The output masks as `_batch_masks` holds them: None when no output has one, the mask of a
-    single output, or the list."""
-    if all(m is None for m in out_masks):
-        return None
-    return out_masks[0] if len(out_masks) == 1 else out_masks
